@@ -1,0 +1,69 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { useBackend } from '../backend.ts';
+import { relativeError, runOnBoth, seededValues } from '../kernels/testing.ts';
+import { batchNormTrain } from './batch_norm_train.ts';
+import { upsampleNearest2x } from './upsample_nearest.ts';
+
+await useBackend('wasm');
+
+// The fused ops must give the same values and gradients as tfjs' own autodiff of the
+// textbook composition, computed on the cpu backend.
+test('batchNormTrain matches autodiff of the moments-based formula on the cpu backend', async () => {
+  const shape: [number, number, number, number] = [3, 5, 4, 6];
+  const x = seededValues(shape, 11);
+  const g = seededValues([6], 12);
+  const b = seededValues([6], 13);
+  const w = seededValues(shape, 14); // makes the loss sensitive to every output
+  const lossOf = (y: tf.Tensor) => tf.sum(tf.mul(y, tf.tensor4d(w, shape)));
+  const reference = await runOnBoth(() => {
+    const grads = tf.grads((xi: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor) => {
+      const { mean, variance } = tf.moments(xi, [0, 1, 2]);
+      return lossOf(tf.add(tf.mul(tf.div(tf.sub(xi, mean), tf.sqrt(tf.add(variance, 1e-5))), gi), bi));
+    })([tf.tensor4d(x, shape), tf.tensor1d(g), tf.tensor1d(b)]);
+    return tf.concat(grads.map((t) => t.flatten()));
+  });
+  const fused = await runOnBoth(() => {
+    const grads = tf.grads((xi: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor) =>
+      lossOf(batchNormTrain(xi as tf.Tensor4D, gi as tf.Tensor1D, bi as tf.Tensor1D).y))([tf.tensor4d(x, shape), tf.tensor1d(g), tf.tensor1d(b)]);
+    return tf.concat(grads.map((t) => t.flatten()));
+  });
+  assert.ok(relativeError(reference.cpu, fused.cpu) <= 1e-4, `cpu: ${relativeError(reference.cpu, fused.cpu)}`);
+  assert.ok(relativeError(reference.cpu, fused.wasm) <= 1e-4, `wasm: ${relativeError(reference.cpu, fused.wasm)}`);
+});
+
+test('batchNormTrain output has zero mean and unit variance per channel before the affine part', () => {
+  tf.tidy(() => {
+    const x = tf.tensor4d(seededValues([2, 3, 3, 4], 15), [2, 3, 3, 4]).mul(5).add(3) as tf.Tensor4D;
+    const { y } = batchNormTrain(x, tf.ones([4]), tf.zeros([4]));
+    const m = tf.moments(y, [0, 1, 2]);
+    for (const v of m.mean.dataSync()) assert.ok(Math.abs(v) < 1e-5);
+    for (const v of m.variance.dataSync()) assert.ok(Math.abs(v - 1) < 1e-3);
+  });
+});
+
+// Oracle by hand: tfjs' own cpu ResizeNearestNeighborGrad is wrong for batch > 1 (4.22).
+test('upsampleNearest2x repeats each pixel 2x2 and its gradient sums each 2x2 block', async () => {
+  const [n, h, w, c] = [2, 3, 5, 4];
+  const x = seededValues([n, h, w, c], 16);
+  const weights = seededValues([n, 2 * h, 2 * w, c], 17);
+  const at = (i: number, y: number, xx: number, ch: number, height: number, width: number) => ((i * height + y) * width + xx) * c + ch;
+  const expectedUp = new Float32Array(n * 4 * h * w * c);
+  const expectedGrad = new Float32Array(n * h * w * c);
+  for (let i = 0; i < n; i++) for (let y = 0; y < 2 * h; y++) for (let xx = 0; xx < 2 * w; xx++) for (let ch = 0; ch < c; ch++) {
+    const src = at(i, y >> 1, xx >> 1, ch, h, w);
+    const dst = at(i, y, xx, ch, 2 * h, 2 * w);
+    expectedUp[dst] = x[src];
+    expectedGrad[src] += weights[dst];
+  }
+  const result = await runOnBoth(() => {
+    const input = tf.tensor4d(x, [n, h, w, c]);
+    const [gx] = tf.grads((xi: tf.Tensor) =>
+      tf.sum(tf.mul(upsampleNearest2x(xi as tf.Tensor4D), tf.tensor4d(weights, [n, 2 * h, 2 * w, c]))))([input]);
+    return tf.concat([upsampleNearest2x(input).flatten(), gx.flatten()]);
+  });
+  const expected = new Float32Array([...expectedUp, ...expectedGrad]);
+  assert.ok(relativeError(expected, result.cpu) <= 1e-6, `cpu: ${relativeError(expected, result.cpu)}`);
+  assert.ok(relativeError(expected, result.wasm) <= 1e-6, `wasm: ${relativeError(expected, result.wasm)}`);
+});

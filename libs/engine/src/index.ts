@@ -1,2 +1,10 @@
 export { BackendChoice, BackendUnavailableError, initBackend, useBackend, type BackendInfo } from './backend.ts';
 export { registerWasmTrainingKernels } from './kernels/register-all.ts';
+export {
+  defaultEngineBench, profileTrainStep, runEngineBench, type EngineBenchOptions, type EngineBenchResult, type KernelProfileRow,
+} from './bench/engine_bench.ts';
+export { createBenchmarkModel, type BenchmarkModel } from './bench/benchmark_model.ts';
+export { batchNormTrain, type BatchNormTrainResult } from './ops/batch_norm_train.ts';
+export { upsampleNearest2x } from './ops/upsample_nearest.ts';
+export { decodeTensor, encodeSparse, encodeTensor, TensorCodecError, WireDtype, type WireTensor } from './codec/tensor_codec.ts';
+export { float16ToFloat32, float32ToFloat16 } from './codec/float16.ts';

@@ -1,0 +1,54 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { defaultEngineBench, profileTrainStep, runEngineBench, type EngineBenchResult, type KernelProfileRow } from '@kd/engine';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  return n;
+}
+
+function formatEngineTable(r: EngineBenchResult): string {
+  const rows: Array<[string, string]> = [
+    ['backend', r.backend],
+    ['model', `benchmark model, batch ${r.batch}, ${r.input_size}x${r.input_size}x3, Adam 1e-3`],
+    ['forward', `${r.forward_ms.toFixed(1)} ms`],
+    ['train step', `${r.train_step_ms.toFixed(1)} ms (${r.train_step_over_forward.toFixed(2)}x forward)`],
+    ['cpu train step', r.cpu_train_step_ms == null ? 'skipped' : `${r.cpu_train_step_ms.toFixed(0)} ms (${r.speedup_over_cpu?.toFixed(1)}x slower)`],
+    ['grad max rel err', r.grad_max_rel_err == null ? 'skipped' : r.grad_max_rel_err.toExponential(2)],
+  ];
+  return rows.map(([k, v]) => `${k.padEnd(18)}${v}`).join('\n');
+}
+
+function formatProfile(rows: KernelProfileRow[]): string {
+  const total = rows.reduce((sum, r) => sum + r.ms, 0);
+  const lines = rows.map((r) => `${r.kernel.padEnd(40)}${r.ms.toFixed(1).padStart(9)} ms${String(r.calls).padStart(7)} calls`);
+  return [`${'kernel'.padEnd(40)}${'time'.padStart(12)}${'calls'.padStart(13)}`, ...lines, `${'total kernel time'.padEnd(40)}${total.toFixed(1).padStart(9)} ms`].join('\n');
+}
+
+export function benchCommand(): Command {
+  const bench = new Command('bench').description('benchmarks that print a table, or one JSON object with --json');
+  bench
+    .command('engine')
+    .description('forward and train-step time of the fixed engine benchmark model, vs the tfjs cpu backend')
+    .option('--json', 'print one JSON object instead of a table')
+    .option('--quick', 'batch 2 at 64x64 with few repeats (seconds, for tests)')
+    .option('--no-cpu', 'skip the cpu backend (minutes per step at full size)')
+    .option('--repeats <n>', 'timed repetitions', positiveInt)
+    .option('--profile', 'instead: time one train step per tfjs kernel (tf.profile)')
+    .action(async (opts: { json?: boolean; quick?: boolean; cpu: boolean; repeats?: number; profile?: boolean }) => {
+      const base = opts.quick ? { ...defaultEngineBench, batch: 2, size: 64, repeats: 3, warmup: 1 } : defaultEngineBench;
+      if (opts.profile) {
+        const rows = await profileTrainStep(base);
+        process.stdout.write(opts.json ? `${JSON.stringify(rows)}\n` : `${formatProfile(rows)}\n`);
+        return;
+      }
+      const result = await runEngineBench({
+        ...base,
+        repeats: opts.repeats ?? base.repeats,
+        cpu: opts.cpu,
+        progress: (line) => process.stderr.write(`kd bench engine: ${line}\n`),
+      });
+      process.stdout.write(opts.json ? `${JSON.stringify(result)}\n` : `${formatEngineTable(result)}\n`);
+    });
+  return bench;
+}

@@ -1,0 +1,20 @@
+import { Command, CommanderError } from 'commander';
+import { benchCommand } from './commands/bench.ts';
+
+const program = new Command('kd')
+  .description('Knowledge distillation for object detectors: a teacher service, student trainers, VOC mAP.')
+  .version('0.1.0')
+  .showHelpAfterError()
+  .addHelpText('after', `
+Environment:
+  KD_BACKEND   tfjs backend: auto (default: tfjs-node-gpu, tfjs-node, wasm, cpu), tensorflow, wasm, cpu`);
+
+program.addCommand(benchCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) process.exit(error.exitCode);
+  process.stderr.write(`kd: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}

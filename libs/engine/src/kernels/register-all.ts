@@ -4,6 +4,7 @@ import { conv2DBackpropInputConfig } from './conv2d_backprop_input.ts';
 import { depthwiseConv2dBackpropFilterConfig } from './depthwise_conv2d_backprop_filter.ts';
 import { depthwiseConv2dBackpropInputConfig } from './depthwise_conv2d_backprop_input.ts';
 import { leadingAxesReduceConfig } from './leading_axes_reduce.ts';
+import { padConfig } from './pad.ts';
 import { sliceConfig } from './slice.ts';
 
 /** Kernels that make the wasm backend able to train convnets, and fast at it. */
@@ -36,4 +37,5 @@ export function registerWasmTrainingKernels(): void {
   for (const config of trainingKernels) replace(config);
   for (const kind of ['Sum', 'Mean'] as const) replace(leadingAxesReduceConfig(originalWasmKernel(kind), kind));
   replace(sliceConfig(originalWasmKernel('Slice')));
+  replace(padConfig(originalWasmKernel('PadV2')));
 }

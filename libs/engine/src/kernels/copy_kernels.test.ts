@@ -1,0 +1,38 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { useBackend } from '../backend.ts';
+import { runOnBoth, seededValues } from './testing.ts';
+
+await useBackend('wasm');
+
+// Our Slice and PadV2 replace wasm's; they copy exactly, so results must be identical.
+test('Slice matches the cpu backend for ranks 1-4 and falls back above', async () => {
+  const cases: Array<[number[], number[], number[]]> = [
+    [[10], [3], [5]],
+    [[6, 7], [1, 2], [4, 5]],
+    [[3, 5, 7], [1, 0, 3], [2, 5, 2]],
+    [[2, 5, 6, 3], [1, 1, 2, 0], [1, 3, 4, 3]],
+    [[2, 3, 2, 4, 2], [0, 1, 1, 1, 0], [2, 2, 1, 2, 2]],
+  ];
+  for (const [shape, begin, size] of cases) {
+    const values = seededValues(shape, shape.length);
+    const r = await runOnBoth(() => tf.slice(tf.tensor(values, shape), begin, size));
+    assert.deepEqual(r.wasm, r.cpu, `slice of [${shape}]`);
+  }
+});
+
+test('PadV2 matches the cpu backend for ranks 1-6 with a constant value', async () => {
+  const cases: Array<[number[], Array<[number, number]>]> = [
+    [[5], [[2, 1]]],
+    [[3, 4], [[0, 2], [1, 0]]],
+    [[2, 5, 5, 3], [[0, 0], [1, 2], [0, 1], [0, 0]]],
+    [[2, 3, 1, 3, 1, 4], [[0, 0], [0, 0], [0, 1], [0, 0], [0, 1], [0, 0]]],
+    [[2, 3, 4], [[1, 1], [0, 0], [2, 3]]],
+  ];
+  for (const [shape, paddings] of cases) {
+    const values = seededValues(shape, 7);
+    const r = await runOnBoth(() => tf.pad(tf.tensor(values, shape), paddings, 0.5));
+    assert.deepEqual(r.wasm, r.cpu, `pad of [${shape}]`);
+  }
+});

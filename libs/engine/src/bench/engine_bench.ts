@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, useBackend } from '../backend.ts';
 import { createBenchmarkModel, type BenchmarkModel } from './benchmark_model.ts';
+import { relativeError } from '../relative_error.ts';
 
 export interface EngineBenchOptions {
   /** Timed repetitions for forward and train step (after `warmup` untimed ones). */
@@ -63,16 +64,6 @@ function gradients(model: BenchmarkModel, x: tf.Tensor4D): Float32Array {
     const { grads } = tf.variableGrads(() => lossOf(model, x), model.variables);
     return tf.concat(model.variables.map((v) => grads[v.name].flatten())).dataSync() as Float32Array;
   });
-}
-
-function relativeError(reference: Float32Array, actual: Float32Array): number {
-  let maxDiff = 0;
-  let maxRef = 0;
-  for (let i = 0; i < reference.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(reference[i] - actual[i]));
-    maxRef = Math.max(maxRef, Math.abs(reference[i]));
-  }
-  return maxRef === 0 ? maxDiff : maxDiff / maxRef;
 }
 
 interface Measured { trainMs: number; forwardMs: number | null; grads: Float32Array }

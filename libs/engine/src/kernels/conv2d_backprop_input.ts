@@ -5,8 +5,8 @@ import { dilateSpatial } from './dilate.ts';
 
 /**
  * dx as a forward stride-1 convolution of the dilated, padded dy with the spatially
- * flipped filter whose in/out channels are swapped. wasm's own Conv2DBackpropInput is a
- * scalar loop (~13x slower than its XNNPACK forward conv of the same size).
+ * flipped filter whose in/out channels are swapped: XNNPACK's fast forward convolution
+ * instead of wasm's own Conv2DBackpropInput, a scalar loop.
  */
 const conv2DBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
   const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };

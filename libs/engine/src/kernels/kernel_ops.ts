@@ -119,7 +119,7 @@ export class KernelOps {
   /**
    * scale * (column sums of a [M, C] matrix) as [1, C]. Done as a global average pool
    * (XNNPACK, channel-last, one pass): a ones-vector matmul would repack the big operand
-   * on every call (~25x slower for fresh [51200, 64] inputs) and wasm's Sum transposes first.
+   * on every call (~20x slower for a fresh [51200, 64] input here) and wasm's Sum transposes first.
    */
   sumRows(x2d: TensorInfo, scale = 1): TensorInfo {
     const [m, c] = x2d.shape;

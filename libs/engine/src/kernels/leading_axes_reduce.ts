@@ -3,8 +3,8 @@ import { KernelOps } from './kernel_ops.ts';
 
 /**
  * Sum/Mean over leading axes ([0..k-1], as in bias and BatchNorm gradients) as a
- * [1, M] x [M, C] matmul; wasm's own kernels transpose the reduced axes innermost first,
- * ~10x slower there. Any other reduction goes to the backend's original kernel.
+ * global average pool (KernelOps.sumRows); wasm's own kernels transpose the reduced axes
+ * innermost first. Any other reduction goes to the backend's original kernel.
  */
 export function leadingAxesReduceConfig(original: KernelConfig, kind: 'Sum' | 'Mean'): KernelConfig {
   const kernelFunc: KernelFunc = (args) => {

@@ -1,10 +1,5 @@
 import { slice_util, util, type KernelConfig, type KernelFunc, type SliceAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
-
-/** The part of the wasm backend Slice needs: heap views instead of copies. */
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: string): TensorInfo;
-  typedArrayFromHeap(info: TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
+import type { HeapBackend } from './heap_backend.ts';
 
 /**
  * Slice for float32/int32/bool that copies only the slice. wasm's own Slice first copies

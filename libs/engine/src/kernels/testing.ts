@@ -26,14 +26,4 @@ export async function runOnBoth(f: () => tf.Tensor): Promise<{ cpu: Float32Array
   return { cpu: results.cpu, wasm: results.wasm };
 }
 
-/** max |a - b| / max |a|: the error measure the engine's kernels are held to. */
-export function relativeError(reference: Float32Array, actual: Float32Array): number {
-  if (reference.length !== actual.length) throw new Error(`length ${actual.length} != ${reference.length}`);
-  let maxDiff = 0;
-  let maxRef = 0;
-  for (let i = 0; i < reference.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(reference[i] - actual[i]));
-    maxRef = Math.max(maxRef, Math.abs(reference[i]));
-  }
-  return maxRef === 0 ? maxDiff : maxDiff / maxRef;
-}
+export { relativeError } from '../relative_error.ts';

@@ -14,8 +14,6 @@ interface ComposableBackend extends KernelBackend {
  */
 export class KernelOps {
   private readonly temps: TensorInfo[] = [];
-  /** When set, accumulates milliseconds per "kernel input-shapes" (for profiling composed kernels). */
-  static timings: Map<string, number> | undefined;
 
   constructor(
     private readonly backend: ComposableBackend,
@@ -31,12 +29,7 @@ export class KernelOps {
   run(name: string, inputs: Record<string, TensorInfo> | TensorInfo[], attrs: NamedAttrMap = {}): TensorInfo {
     const kernel = getKernel(name, this.backendName);
     if (kernel == null) throw new Error(`kernel ${name} is not registered for backend ${this.backendName}`);
-    const t0 = KernelOps.timings ? performance.now() : 0;
     const out = kernel.kernelFunc({ inputs: inputs as never, attrs, backend: this.backend }) as TensorInfo;
-    if (KernelOps.timings) {
-      const key = `${name} ${inputs instanceof Array ? inputs.map((i) => i.shape.join('x')).join(',') : Object.values(inputs).map((i) => i.shape.join('x')).join(',')}`;
-      KernelOps.timings.set(key, (KernelOps.timings.get(key) ?? 0) + performance.now() - t0);
-    }
     this.temps.push(out);
     return out;
   }

@@ -1,0 +1,2 @@
+export { ApMetric, averagePrecision } from './ap.ts';
+export { evaluateVoc, vocIou, type Box, type Detection, type GroundTruthImage, type GroundTruthObject, type VocEvaluation } from './voc_eval.ts';

@@ -120,6 +120,7 @@ export async function runEngineBench(opts: EngineBenchOptions): Promise<EngineBe
   const backend = await initBackend();
   log(`timing ${backend.name}: ${opts.warmup} warm-up + ${opts.repeats} timed runs each`);
   const main = measure(opts, opts.repeats, opts.warmup, true);
+  const forwardMs = main.forwardMs as number; // timed: timeForward is true
   let cpu: Measured | undefined;
   if (opts.cpu) {
     log('timing the cpu backend: one gradient pass (the warm-up) + 1 timed train step (slow)');
@@ -131,11 +132,11 @@ export async function runEngineBench(opts: EngineBenchOptions): Promise<EngineBe
     backend: backend.name,
     batch: opts.batch,
     input_size: opts.size,
-    forward_ms: main.forwardMs ?? NaN,
+    forward_ms: forwardMs,
     train_step_ms: main.trainMs,
     cpu_train_step_ms: cpu?.trainMs ?? null,
     grad_max_rel_err: cpu ? relativeError(cpu.grads, main.grads) : null,
-    train_step_over_forward: main.trainMs / (main.forwardMs ?? NaN),
+    train_step_over_forward: main.trainMs / forwardMs,
     speedup_over_cpu: cpu ? cpu.trainMs / main.trainMs : null,
   };
 }

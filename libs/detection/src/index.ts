@@ -5,3 +5,5 @@ export { buildTargets, type GroundTruthBatch, type ScaleTargets } from './loss/t
 export { yoloV3Loss, type YoloLossOptions, type YoloLossParts } from './loss/yolov3_loss.ts';
 export { bceWithLogits } from './loss/bce.ts';
 export { centreToCorners, decodeBoxes } from './loss/decode_boxes.ts';
+export { multiclassNms, type DetectedBox, type NmsOptions } from './postprocess/nms.ts';
+export { nmsOptions, postprocess, type ImageSize } from './postprocess/decode.ts';

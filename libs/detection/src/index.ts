@@ -7,3 +7,6 @@ export { bceWithLogits } from './loss/bce.ts';
 export { centreToCorners, decodeBoxes } from './loss/decode_boxes.ts';
 export { multiclassNms, type DetectedBox, type NmsOptions } from './postprocess/nms.ts';
 export { nmsOptions, postprocess, type ImageSize } from './postprocess/decode.ts';
+export { learningRate } from './train/lr_schedule.ts';
+export { MomentumOptimizer } from './train/momentum.ts';
+export { CheckpointError, loadCheckpoint, readCheckpointConfig, saveCheckpoint, type LoadedCheckpoint } from './checkpoint/checkpoint.ts';

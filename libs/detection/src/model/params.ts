@@ -13,8 +13,11 @@ export interface Param {
  * with seeded initialisers so the same config and seed always give the same model.
  */
 export class ParamStore {
+  private static stores = 0;
   readonly params = new Map<string, Param>();
   private nextSeed: number;
+  /** tfjs variable names are global; a per-store prefix lets a teacher and a student coexist. */
+  private readonly prefix = `m${ParamStore.stores++}/`;
 
   constructor(seed: number) {
     this.nextSeed = seed * 100003 + 17;
@@ -22,7 +25,7 @@ export class ParamStore {
 
   private add(name: string, value: tf.Tensor, trainable: boolean, decay: boolean): tf.Variable {
     if (this.params.has(name)) throw new Error(`parameter ${name} defined twice`);
-    const variable = tf.variable(value, trainable, name);
+    const variable = tf.variable(value, trainable, this.prefix + name);
     value.dispose();
     this.params.set(name, { name, variable, trainable, decay });
     return variable;

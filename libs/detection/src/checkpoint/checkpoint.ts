@@ -1,0 +1,149 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { parseConfig, type KdConfig } from '@kd/config';
+import type { ParamStore } from '../model/params.ts';
+import { modelDefinition } from '../model/yolov3.ts';
+import type { MomentumOptimizer } from '../train/momentum.ts';
+
+export const CHECKPOINT_FORMAT = 'kd-checkpoint/1';
+
+/** A checkpoint that is missing, corrupt or made for another model; the message names the file. */
+export class CheckpointError extends Error {
+  override name = 'CheckpointError';
+}
+
+/** model.json: tfjs' weights-manifest layout plus the config, step and a content hash. */
+interface CheckpointManifest {
+  format: typeof CHECKPOINT_FORMAT;
+  step: number;
+  /** sha256 of weights.bin; also identifies the model to teachers' clients. */
+  content_hash: string;
+  model_definition: ReturnType<typeof modelDefinition>;
+  config: KdConfig;
+  weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
+  optimizer?: { type: 'momentum'; paths: string[]; weights: tf.io.WeightsManifestEntry[] };
+  /** Anything the trainer wants back on resume (e.g. best mAP so far). */
+  extra?: Record<string, unknown>;
+}
+
+export interface LoadedCheckpoint {
+  dir: string;
+  step: number;
+  contentHash: string;
+  config: KdConfig;
+  extra: Record<string, unknown>;
+}
+
+function sha256(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Every model tensor (weights and BN statistics) by parameter name. */
+function namedParams(store: ParamStore): tf.NamedTensorMap {
+  return Object.fromEntries([...store.params.values()].map((p) => [p.name, p.variable]));
+}
+
+/**
+ * Saves weights (and optimizer state) in tfjs' weights format under `dir`, atomically: it is
+ * written beside as `dir.tmp` and renamed over, so a crash never leaves a half checkpoint.
+ */
+export async function saveCheckpoint(
+  dir: string, store: ParamStore, config: KdConfig, step: number,
+  options: { optimizer?: MomentumOptimizer; extra?: Record<string, unknown> } = {},
+): Promise<string> {
+  const target = resolve(dir);
+  const tmp = `${target}.tmp`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const weights = await tf.io.encodeWeights(namedParams(store));
+  const weightBytes = new Uint8Array(weights.data as ArrayBuffer);
+  writeFileSync(join(tmp, 'weights.bin'), weightBytes);
+  const manifest: CheckpointManifest = {
+    format: CHECKPOINT_FORMAT,
+    step,
+    content_hash: sha256(weightBytes),
+    model_definition: modelDefinition(config),
+    config,
+    weightsManifest: [{ paths: ['weights.bin'], weights: weights.specs }],
+    extra: options.extra,
+  };
+  if (options.optimizer && options.optimizer.velocities.size > 0) {
+    const state = await tf.io.encodeWeights(Object.fromEntries(options.optimizer.velocities));
+    writeFileSync(join(tmp, 'optimizer.bin'), new Uint8Array(state.data as ArrayBuffer));
+    manifest.optimizer = { type: 'momentum', paths: ['optimizer.bin'], weights: state.specs };
+  }
+  writeFileSync(join(tmp, 'model.json'), `${JSON.stringify(manifest, null, 1)}\n`);
+  const old = `${target}.old`;
+  if (existsSync(target)) renameSync(target, old);
+  mkdirSync(dirname(target), { recursive: true });
+  renameSync(tmp, target);
+  rmSync(old, { recursive: true, force: true });
+  return manifest.content_hash;
+}
+
+/** Lists the model-definition keys on which two definitions differ ("backbone.depth: 34 vs 18"). */
+function definitionDiff(a: unknown, b: unknown, path = ''): string[] {
+  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    return [...keys].flatMap((k) => definitionDiff((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k));
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [`${path}: ${JSON.stringify(a)} in the checkpoint, ${JSON.stringify(b)} in the config`];
+}
+
+function readManifest(dir: string): CheckpointManifest {
+  const file = join(dir, 'model.json');
+  if (!existsSync(file)) throw new CheckpointError(`${dir}: not a checkpoint (no model.json)`);
+  let manifest: CheckpointManifest;
+  try {
+    manifest = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new CheckpointError(`${file}: unreadable (${(error as Error).message})`, { cause: error });
+  }
+  if (manifest.format !== CHECKPOINT_FORMAT) throw new CheckpointError(`${file}: format ${JSON.stringify(manifest.format)}, expected ${CHECKPOINT_FORMAT}`);
+  return manifest;
+}
+
+/** Reads the config a checkpoint was trained with (for `kd eval -w` without a config). */
+export function readCheckpointConfig(dir: string): KdConfig {
+  return parseConfig(readManifest(resolve(dir)).config, join(dir, 'model.json'));
+}
+
+/**
+ * Loads a checkpoint into a model built from `config`, after checking the content hash and
+ * that the checkpoint was made for the same model definition (backbone, head, classes).
+ */
+export function loadCheckpoint(
+  dir: string, store: ParamStore, config: KdConfig, optimizer?: MomentumOptimizer,
+): LoadedCheckpoint {
+  const root = resolve(dir);
+  const manifest = readManifest(root);
+  const diff = definitionDiff(manifest.model_definition, modelDefinition(config));
+  if (diff.length > 0) throw new CheckpointError(`${root} was saved for a different model: ${diff.join('; ')}`);
+  const weightsFile = join(root, manifest.weightsManifest[0].paths[0]);
+  const bytes = readFileSync(weightsFile);
+  const hash = sha256(bytes);
+  if (hash !== manifest.content_hash) throw new CheckpointError(`${weightsFile}: content hash ${hash.slice(0, 12)} does not match model.json (${manifest.content_hash.slice(0, 12)}); the file is corrupt`);
+  const tensors = tf.io.decodeWeights(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), manifest.weightsManifest[0].weights);
+  try {
+    for (const p of store.params.values()) {
+      const t = tensors[p.name];
+      if (t == null) throw new CheckpointError(`${root}: no tensor ${p.name}`);
+      if (!tf.util.arraysEqual(t.shape, p.variable.shape)) throw new CheckpointError(`${root}: ${p.name} has shape [${t.shape}], the model [${p.variable.shape}]`);
+    }
+    for (const p of store.params.values()) p.variable.assign(tensors[p.name]);
+  } finally {
+    tf.dispose(Object.values(tensors));
+  }
+  if (optimizer && manifest.optimizer) {
+    const state = readFileSync(join(root, manifest.optimizer.paths[0]));
+    const velocities = tf.io.decodeWeights(state.buffer.slice(state.byteOffset, state.byteOffset + state.byteLength), manifest.optimizer.weights);
+    optimizer.dispose();
+    for (const [name, t] of Object.entries(velocities)) {
+      optimizer.velocities.set(name, tf.variable(t, false, `${store.params.get(name)?.variable.name ?? name}.velocity`));
+      t.dispose();
+    }
+  }
+  return { dir: root, step: manifest.step, contentHash: manifest.content_hash, config: manifest.config, extra: manifest.extra ?? {} };
+}

@@ -10,3 +10,5 @@ export { nmsOptions, postprocess, type ImageSize } from './postprocess/decode.ts
 export { learningRate } from './train/lr_schedule.ts';
 export { MomentumOptimizer } from './train/momentum.ts';
 export { CheckpointError, loadCheckpoint, readCheckpointConfig, saveCheckpoint, type LoadedCheckpoint } from './checkpoint/checkpoint.ts';
+export { TrainStep, type ExtraLoss, type StepLosses } from './train/train_step.ts';
+export { detect, evaluateDetector, groundTruthOf, type DetectorEvaluation } from './eval/evaluate.ts';

@@ -77,7 +77,7 @@ test('the ignore mask marks predictions whose decoded box has IoU > thresh with 
   const raw = tf.zeros([2, 8, 8, 3, 7]);
   const corners = tf.tensor3d([0.175, 0.35, 0.425, 0.85, ...new Array(20).fill(0)], [2, 3, 4]);
   const anchors: Array<[number, number]> = [[10, 13], [16, 30], [33, 23]];
-  const at = (thresh: number) => ignoreMask(raw, corners, anchors, INPUT, thresh).dataSync();
+  const at = (thresh: number) => ignoreMask(raw, corners, anchors, INPUT, thresh).dataSync() as Float32Array;
   const mask = at(0.7);
   assert.equal(mask.reduce((a, b) => a + b), 1);
   assert.equal(mask[((0 * 8 + 4) * 8 + 2) * 3 + 1], 1);

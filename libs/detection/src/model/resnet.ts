@@ -14,7 +14,7 @@ function basicBlock(store: ParamStore, name: string, inC: number, outC: number, 
     ? convBn(store, `${name}.shortcut`, inC, { out: outC, kernel: 1, stride, act: 'none' })
     : undefined;
   return (x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D =>
-    tf.relu(tf.add(conv2(conv1(x, ctx), ctx), shortcut ? shortcut(x, ctx) : x));
+    tf.relu(tf.add(conv2(conv1(x, ctx), ctx), shortcut ? shortcut(x, ctx) : x)) as tf.Tensor4D;
 }
 
 /** ResNet18/34 (basic blocks) returning the outputs of stages 5, 4, 3 (strides 32, 16, 8). */

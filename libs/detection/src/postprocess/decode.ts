@@ -29,7 +29,7 @@ export async function postprocess(
   }));
   const data = await Promise.all(perScale.map(async (p) => ({
     boxes: await p.boxes.data() as Float32Array, obj: await p.obj.data() as Float32Array, cls: await p.cls.data() as Float32Array,
-    count: p.obj.shape[1],
+    count: p.obj.shape[1] as number,
   })));
   tf.dispose(perScale.flatMap((p) => [p.boxes, p.obj, p.cls]));
 

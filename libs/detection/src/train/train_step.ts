@@ -1,0 +1,67 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { KdConfig } from '@kd/config';
+import type { TrainBatch } from '@kd/data';
+import { applyStatUpdates, type ForwardContext } from '../model/layers.ts';
+import type { YoloV3 } from '../model/yolov3.ts';
+import { yoloV3Loss } from '../loss/yolov3_loss.ts';
+import { learningRate } from './lr_schedule.ts';
+import { MomentumOptimizer } from './momentum.ts';
+
+/** Loss values of one step, as numbers (loss = the total that was minimised). */
+export type StepLosses = Record<string, number> & { loss: number };
+
+/**
+ * An extra loss term added to the detection loss (distillation plugs in here): gets the
+ * student's raw outputs and the batch, returns its total and named parts, all scalars.
+ */
+export type ExtraLoss = (outputs: tf.Tensor4D[], batch: TrainBatch) => { total: tf.Scalar; parts: Record<string, tf.Scalar> };
+
+/** One optimisation step of a YOLOv3 detector: forward, loss, gradients, momentum update, BN statistics. */
+export class TrainStep {
+  readonly optimizer: MomentumOptimizer;
+
+  constructor(readonly model: YoloV3, readonly config: KdConfig, readonly extraLoss?: ExtraLoss) {
+    this.optimizer = new MomentumOptimizer(config.optimizer.momentum, config.optimizer.weight_decay);
+  }
+
+  /** Runs step number `step` (0-based, picks the lr) on a batch; returns the loss values. */
+  run(batch: TrainBatch, step: number): StepLosses & { lr: number } {
+    const lr = learningRate(step, this.config.optimizer);
+    const params = this.model.store.trainable();
+    const ctx: ForwardContext = { training: true, statUpdates: [] };
+    const kept: Record<string, tf.Scalar> = {};
+    const x = tf.tensor4d(batch.images, [batch.ids.length, batch.size, batch.size, 3]);
+    try {
+      tf.tidy(() => {
+        const { grads } = tf.variableGrads(() => {
+          const outputs = this.model.forward(x, ctx);
+          const det = yoloV3Loss(outputs, {
+            batch: batch.ids.length, maxBoxes: batch.maxBoxes, gtBox: batch.gtBox, gtClass: batch.gtClass, gtScore: batch.gtScore,
+          }, this.model.spec, {
+            inputSize: batch.size, ignoreThresh: this.config.yolo_head.ignore_thresh, labelSmooth: this.config.yolo_head.label_smooth,
+          });
+          const terms: tf.Scalar[] = [det.total];
+          Object.assign(kept, { loss_xy: det.xy, loss_wh: det.wh, loss_obj: det.obj, loss_cls: det.cls });
+          if (this.extraLoss) {
+            const extra = this.extraLoss(outputs, batch);
+            terms.push(extra.total);
+            Object.assign(kept, extra.parts);
+          }
+          const total = terms.length === 1 ? terms[0] : (tf.addN(terms) as tf.Scalar);
+          kept.loss = total;
+          for (const t of Object.values(kept)) tf.keep(t);
+          return total;
+        }, params.map((p) => p.variable));
+        this.optimizer.apply(params, grads, lr);
+      });
+      applyStatUpdates(ctx);
+      const losses = Object.fromEntries(Object.entries(kept).map(([k, t]) => [k, t.dataSync()[0]])) as StepLosses;
+      if (!Number.isFinite(losses.loss)) throw new Error(`loss is ${losses.loss} at step ${step} (batch ${batch.ids.slice(0, 4).join(', ')}...)`);
+      return { ...losses, lr };
+    } finally {
+      x.dispose();
+      tf.dispose(Object.values(kept));
+      for (const u of ctx.statUpdates) tf.dispose([u.batchMean, u.batchVariance]);
+    }
+  }
+}

@@ -12,3 +12,5 @@ export { MomentumOptimizer } from './train/momentum.ts';
 export { CheckpointError, loadCheckpoint, readCheckpointConfig, saveCheckpoint, type LoadedCheckpoint } from './checkpoint/checkpoint.ts';
 export { TrainStep, type ExtraLoss, type StepLosses } from './train/train_step.ts';
 export { detect, evaluateDetector, groundTruthOf, type DetectorEvaluation } from './eval/evaluate.ts';
+export { trainLoop, type StepReport, type TrainLoopOptions, type TrainSummary } from './train/train_loop.ts';
+export { formatDuration, SmoothedValue } from './train/smoothed.ts';

@@ -1,36 +1,54 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { centreToCorners, decodeBoxes } from './decode_boxes.ts';
+import type { GroundTruthBatch } from './targets.ts';
+
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
 /**
  * 1 where a prediction's decoded box overlaps some GT of its image with IoU > ignoreThresh
- * (those non-positives get no objectness loss). No gradient flows through it: the forward
- * runs as one custom op whose gradient is zero.
- * raw: [N, H, W, A, 5+C]; gtCorners: [N, B, 4] normalised (x1, y1, x2, y2), padding all 0.
- * Returns [N, H, W, A].
+ * (those non-positives get no objectness loss). Computed in plain JS on the output's values:
+ * only a handful of GT boxes per image are real, so this is far cheaper than a broadcast
+ * [N, HWA, maxBoxes] IoU on the engine, and no gradient can leak through it.
+ * raw: one scale's output values, [N, H, W, A*(5+C)]; anchors in input pixels. Returns [N, H, W, A].
  */
 export function ignoreMask(
-  raw: tf.Tensor, gtCorners: tf.Tensor3D, anchors: Array<[number, number]>, inputSize: number, ignoreThresh: number,
-): tf.Tensor {
-  const op = tf.customGrad((x) => {
-    const input = x as tf.Tensor;
-    const [N, H, W, A] = input.shape;
-    const value = tf.tidy(() => {
-      const xy = tf.slice(input, [0, 0, 0, 0, 0], [-1, -1, -1, -1, 2]);
-      const wh = tf.slice(input, [0, 0, 0, 0, 2], [-1, -1, -1, -1, 2]);
-      const pred = tf.reshape(centreToCorners(decodeBoxes(xy, wh, anchors, inputSize)), [N, H * W * A, 1, 4]);
-      const gt = tf.expandDims(gtCorners, 1); // [N, 1, B, 4]
-      const [px1, py1, px2, py2] = tf.split(pred, 4, -1);
-      const [gx1, gy1, gx2, gy2] = tf.split(gt, 4, -1);
-      const iw = tf.relu(tf.sub(tf.minimum(px2, gx2), tf.maximum(px1, gx1)));
-      const ih = tf.relu(tf.sub(tf.minimum(py2, gy2), tf.maximum(py1, gy1)));
-      const inter = tf.mul(iw, ih);
-      const areaP = tf.mul(tf.sub(px2, px1), tf.sub(py2, py1));
-      const areaG = tf.mul(tf.sub(gx2, gx1), tf.sub(gy2, gy1));
-      const iou = tf.div(inter, tf.maximum(tf.sub(tf.add(areaP, areaG), inter), 1e-10));
-      const best = tf.max(iou, [2, 3]); // [N, HWA]
-      return tf.reshape(tf.cast(tf.greater(best, ignoreThresh), 'float32'), [N, H, W, A]);
-    });
-    return { value, gradFunc: () => tf.zerosLike(input) };
-  });
-  return op(raw);
+  raw: Float32Array, shape: [number, number, number, number], numClasses: number,
+  gt: GroundTruthBatch, anchors: Array<[number, number]>, inputSize: number, ignoreThresh: number,
+): Float32Array {
+  const [N, H, W] = shape;
+  const A = anchors.length;
+  const K = 5 + numClasses;
+  const mask = new Float32Array(N * H * W * A);
+  for (let n = 0; n < N; n++) {
+    const boxes: number[] = []; // corners of this image's real GT boxes
+    for (let k = 0; k < gt.maxBoxes; k++) {
+      const r = (n * gt.maxBoxes + k) * 4;
+      const [cx, cy, w, h] = [gt.gtBox[r], gt.gtBox[r + 1], gt.gtBox[r + 2], gt.gtBox[r + 3]];
+      if (w > 0 && h > 0) boxes.push(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2);
+    }
+    if (boxes.length === 0) continue;
+    for (let i = 0; i < H; i++) {
+      for (let j = 0; j < W; j++) {
+        for (let a = 0; a < A; a++) {
+          const cell = ((n * H + i) * W + j) * A + a;
+          const o = cell * K;
+          const bx = (j + sigmoid(raw[o])) / W;
+          const by = (i + sigmoid(raw[o + 1])) / H;
+          const bw = (Math.exp(raw[o + 2]) * anchors[a][0]) / inputSize;
+          const bh = (Math.exp(raw[o + 3]) * anchors[a][1]) / inputSize;
+          const [x1, y1, x2, y2] = [bx - bw / 2, by - bh / 2, bx + bw / 2, by + bh / 2];
+          for (let g = 0; g < boxes.length; g += 4) {
+            const iw = Math.min(x2, boxes[g + 2]) - Math.max(x1, boxes[g]);
+            const ih = Math.min(y2, boxes[g + 3]) - Math.max(y1, boxes[g + 1]);
+            if (iw <= 0 || ih <= 0) continue;
+            const inter = iw * ih;
+            const union = bw * bh + (boxes[g + 2] - boxes[g]) * (boxes[g + 3] - boxes[g + 1]) - inter;
+            if (inter / union > ignoreThresh) {
+              mask[cell] = 1;
+              break;
+            }
+          }
+        }
+      }
+    }
+  }
+  return mask;
 }

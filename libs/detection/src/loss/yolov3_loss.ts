@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { HeadSpec } from '../model/yolov3.ts';
 import { bceWithLogits } from './bce.ts';
 import { ignoreMask } from './ignore_mask.ts';
-import { buildTargets, type GroundTruthBatch } from './targets.ts';
+import { buildTargets, type GroundTruthBatch, type ScaleTargets } from './targets.ts';
 
 export interface YoloLossOptions {
   inputSize: number;
@@ -19,15 +19,30 @@ export interface YoloLossParts {
   cls: tf.Scalar;
 }
 
-/** GT boxes (cx, cy, w, h) -> corners, for the ignore test; padding rows stay empty. */
-function gtCorners(gt: GroundTruthBatch): tf.Tensor3D {
-  const out = new Float32Array(gt.gtBox.length);
-  for (let r = 0; r < gt.gtBox.length; r += 4) {
-    const [cx, cy, w, h] = gt.gtBox.subarray(r, r + 4);
-    if (!(w > 0 && h > 0)) continue;
-    out.set([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], r);
+/**
+ * Lays one scale's targets out like the head output [N,H,W,A*(5+C)]: a target value per
+ * channel, a BCE weight (x, y, obj, cls channels) and an L1 weight (w, h channels), so the
+ * loss is a few elementwise ops on the whole output instead of per-channel slices.
+ */
+function denseTargets(t: ScaleTargets, ignored: Float32Array, C: number) {
+  const K = 5 + C;
+  const cells = t.positive.length;
+  const target = new Float32Array(cells * K);
+  const bceWeight = new Float32Array(cells * K);
+  const l1Weight = new Float32Array(cells * K);
+  for (let i = 0; i < cells; i++) {
+    const o = i * K;
+    if (t.positive[i] > 0) {
+      target.set([t.tx[i], t.ty[i], t.tw[i], t.th[i], 1], o);
+      target.set(t.tcls.subarray(i * C, i * C + C), o + 5);
+      bceWeight[o] = bceWeight[o + 1] = t.boxScale[i];
+      l1Weight[o + 2] = l1Weight[o + 3] = t.boxScale[i];
+      bceWeight.fill(t.weight[i], o + 4, o + K);
+    } else if (ignored[i] === 0) {
+      bceWeight[o + 4] = 1; // a negative: objectness towards 0
+    }
   }
-  return tf.tensor3d(out, [gt.batch, gt.maxBoxes, 4]);
+  return { target, bceWeight, l1Weight };
 }
 
 /**
@@ -41,34 +56,27 @@ function gtCorners(gt: GroundTruthBatch): tf.Tensor3D {
 export function yoloV3Loss(outputs: tf.Tensor4D[], gt: GroundTruthBatch, spec: HeadSpec, options: YoloLossOptions): YoloLossParts {
   const targets = buildTargets(gt, options.inputSize, spec, options.labelSmooth);
   const C = spec.numClasses;
+  const K = 5 + C;
   return tf.tidy(() => {
-    const corners = gtCorners(gt);
-    const parts = { xy: [] as tf.Tensor[], wh: [] as tf.Tensor[], obj: [] as tf.Tensor[], cls: [] as tf.Tensor[] };
-    outputs.forEach((output, s) => {
-      const t = targets[s];
-      const shape = [gt.batch, t.height, t.width, t.anchors];
-      const raw = tf.reshape(output, [...shape, 5 + C]);
-      const [px, py, pw, ph, po, pc] = tf.split(raw, [1, 1, 1, 1, 1, C], 4);
-      const at = (data: Float32Array) => tf.tensor(data, [...shape, 1]);
-      const positive = at(t.positive);
-      const weight = at(t.weight);
-      const boxScale = at(t.boxScale);
-      parts.xy.push(tf.sum(tf.mul(boxScale, tf.add(bceWithLogits(px, at(t.tx)), bceWithLogits(py, at(t.ty))))));
-      parts.wh.push(tf.sum(tf.mul(boxScale, tf.add(tf.abs(tf.sub(pw, at(t.tw))), tf.abs(tf.sub(ph, at(t.th)))))));
+    const channelSums = outputs.map((output, s) => {
+      const shape = output.shape;
       const anchors = spec.anchorMasks[s].map((a) => spec.anchors[a]);
-      const ignored = tf.expandDims(ignoreMask(raw, corners, anchors, options.inputSize, options.ignoreThresh), 4);
-      const negative = tf.mul(tf.sub(1, positive), tf.sub(1, ignored));
-      parts.obj.push(tf.add(
-        tf.sum(tf.mul(weight, bceWithLogits(po, 1))),
-        tf.sum(tf.mul(negative, bceWithLogits(po, 0))),
-      ));
-      parts.cls.push(tf.sum(tf.mul(weight, bceWithLogits(pc, tf.tensor(t.tcls, [...shape, C])))));
+      const ignored = ignoreMask(output.dataSync() as Float32Array, shape, C, gt, anchors, options.inputSize, options.ignoreThresh);
+      const dense = denseTargets(targets[s], ignored, C);
+      const target = tf.tensor4d(dense.target, shape);
+      const perElement = tf.add(
+        tf.mul(bceWithLogits(output, target), tf.tensor4d(dense.bceWeight, shape)),
+        tf.mul(tf.abs(tf.sub(output, target)), tf.tensor4d(dense.l1Weight, shape)),
+      );
+      // [A*K] per-channel sums -> [K]: x, y, w, h, obj, cls_0..cls_{C-1}
+      return tf.sum(tf.reshape(tf.sum(perElement, [0, 1, 2]), [-1, K]), 0);
     });
-    const mean = (xs: tf.Tensor[]) => tf.div(tf.addN(xs), gt.batch) as tf.Scalar;
-    const xy = mean(parts.xy);
-    const wh = mean(parts.wh);
-    const obj = mean(parts.obj);
-    const cls = mean(parts.cls);
-    return { total: tf.addN([xy, wh, obj, cls]) as tf.Scalar, xy, wh, obj, cls };
+    const perChannel = tf.div(tf.addN(channelSums), gt.batch);
+    const part = (begin: number, size: number) => tf.sum(tf.slice(perChannel, [begin], [size])) as tf.Scalar;
+    const xy = part(0, 2);
+    const wh = part(2, 2);
+    const obj = part(4, 1);
+    const cls = part(5, C);
+    return { total: tf.sum(perChannel) as tf.Scalar, xy, wh, obj, cls };
   });
 }

@@ -1,1 +1,3 @@
 export * from './types.ts';
+export * from './voc/index.ts';
+export * from './split/index.ts';

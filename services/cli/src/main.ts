@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { benchCommand } from './commands/bench.ts';
+import { dataCommands } from './commands/data.ts';
+import { mapCommand } from './commands/map.ts';
 
 const program = new Command('kd')
   .description('Knowledge distillation for object detectors: a teacher service, student trainers, VOC mAP.')
@@ -10,6 +12,7 @@ Environment:
   KD_BACKEND   tfjs backend: auto (default: tfjs-node-gpu, tfjs-node, wasm, cpu), tensorflow, wasm, cpu`);
 
 program.addCommand(benchCommand());
+for (const command of [mapCommand(), ...dataCommands()]) program.addCommand(command);
 
 try {
   await program.parseAsync(process.argv);

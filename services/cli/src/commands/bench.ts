@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { benchMapCommand } from './bench_map.ts';
 import { defaultEngineBench, profileTrainStep, runEngineBench, type EngineBenchResult, type KernelProfileRow } from '@kd/engine';
 
 function positiveInt(value: string): number {
@@ -50,5 +51,6 @@ export function benchCommand(): Command {
       });
       process.stdout.write(opts.json ? `${JSON.stringify(result)}\n` : `${formatEngineTable(result)}\n`);
     });
+  bench.addCommand(benchMapCommand());
   return bench;
 }

@@ -1,0 +1,10 @@
+export { VocAnnotationError, VocDatasetError } from './errors.ts';
+export { parseVocAnnotation, type RawVocObject, type VocAnnotation } from './parse_annotation.ts';
+export { validateAnnotation, type ValidatedAnnotation } from './validate.ts';
+export { resolveVocLayout, type VocLayout } from './layout.ts';
+export { parseListFile, parseIdList, type ListEntry } from './list_file.ts';
+export { listVocEntries, type VocEntry, type VocEntries } from './entries.ts';
+export { readLabelList, resolveClasses } from './labels.ts';
+export { readVocDataset, type ReadVocOptions, type VocDataset } from './read_dataset.ts';
+export { checkImageDecodes, checkRecordImage, type ImageCheck } from './check_image.ts';
+export { checkVocDataset, type CheckVocOptions, type VocCheckReport } from './check_dataset.ts';

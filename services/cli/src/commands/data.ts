@@ -1,0 +1,129 @@
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { checkVocDataset, splitVoc, VocDatasetError, type VocCheckReport } from '@kd/data';
+
+// Usage errors (bad option, missing argument, no such dataset) exit 2; 1 means "problems found".
+function exitTwoOnUsageError(cmd: Command): Command {
+  return cmd.exitOverride((err) => {
+    throw new CommanderError(err.exitCode === 0 ? 0 : 2, err.code, err.message);
+  });
+}
+
+function usageError(command: string, message: string): void {
+  process.stderr.write(`kd ${command}: ${message}\n`);
+  process.exitCode = 2;
+}
+
+/**
+ * Progress on stderr: a line rewritten in place on a TTY (at most 10 times a second), else a
+ * plain line every 5 s, so CI logs of a 17k-image check stay short. Both show an ETA.
+ */
+function progressReporter(label: string): (phase: string, done: number, total: number) => void {
+  const tty = process.stderr.isTTY === true;
+  const start = Date.now();
+  let phaseStart = start;
+  let lastPhase = '';
+  let lastWrite = start;
+  return (phase, done, total) => {
+    const now = Date.now();
+    if (phase !== lastPhase) {
+      lastPhase = phase;
+      phaseStart = now;
+    }
+    const finished = done === total;
+    if (now - lastWrite < (tty ? 100 : 5000) && !(tty && finished)) return;
+    lastWrite = now;
+    const rate = done / Math.max(1, now - phaseStart);
+    const eta = finished ? 'done' : `ETA ${Math.ceil((total - done) / Math.max(rate, 1e-9) / 1000)} s`;
+    const line = `${label}: ${phase} ${done}/${total} (${((100 * done) / Math.max(total, 1)).toFixed(0)}%) ${eta}`;
+    process.stderr.write(tty ? `\r${line}\x1b[K${finished ? '\n' : ''}` : `${line}\n`);
+  };
+}
+
+function formatCheckReport(r: VocCheckReport): string {
+  const out: string[] = r.problems.map((p) => `${p.file}: ${p.kind}: ${p.message}`);
+  if (out.length > 0) out.push('');
+  out.push(`dataset   ${r.root}`);
+  out.push(`listed in ${r.sources.join(', ')}`);
+  out.push(`classes   ${r.classes.length} (${r.classSource})`);
+  out.push(`records   ${r.records} usable, ${r.imagesOk} images decoded and matching <size>`);
+  const total = Object.values(r.objectsPerClass).reduce((a, b) => a + b, 0);
+  out.push(`objects   ${total} (${r.difficult} difficult)`);
+  const width = Math.max(5, ...r.classes.map((c) => c.length)) + 2;
+  for (const c of r.classes) out.push(`  ${c.padEnd(width)}${String(r.objectsPerClass[c]).padStart(8)}`);
+  const kinds = Object.entries(r.problemsByKind);
+  out.push(`problems  ${r.problems.length}${kinds.length ? ` (${kinds.map(([k, n]) => `${k} ${n}`).join(', ')})` : ''}`);
+  return `${out.join('\n')}\n`;
+}
+
+const positiveInt = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  return n;
+};
+
+function checkDataCommand(): Command {
+  return exitTwoOnUsageError(new Command('check-data'))
+    .description('read a VOC dataset, decode every image, list every problem (exit 1 if any)')
+    .argument('<dir>', 'VOC20xx folder, VOCdevkit, a folder holding VOCdevkit, or a list file')
+    .option('--split <name>', 'list file at the root (trainval, test.txt) or ImageSets/Main split')
+    .option('--jobs <n>', 'images decoded at once (default: CPUs)', positiveInt)
+    .option('--json', 'print one JSON object instead of the listing')
+    .action(async (dir: string, opts: { split?: string; jobs?: number; json?: boolean }) => {
+      let report: VocCheckReport;
+      try {
+        report = await checkVocDataset(dir, { split: opts.split, concurrency: opts.jobs, onProgress: progressReporter('kd check-data') });
+      } catch (error) {
+        if (error instanceof VocDatasetError) return usageError('check-data', error.message);
+        throw error;
+      }
+      if (opts.json) {
+        const { root, classes, classSource, sources, records, imagesOk, objectsPerClass, difficult, problems, problemsByKind } = report;
+        process.stdout.write(`${JSON.stringify({
+          root, classes, classes_from: classSource, sources, records, images_ok: imagesOk,
+          objects_per_class: objectsPerClass, difficult, problems_by_kind: problemsByKind, problems,
+        })}\n`);
+      } else process.stdout.write(formatCheckReport(report));
+      process.exitCode = report.problems.length > 0 ? 1 : 0;
+    });
+}
+
+function ratio(value: string): number {
+  const n = Number(value);
+  if (!(n > 0 && n < 1)) throw new InvalidArgumentError(`expected a number in (0, 1), got "${value}"`);
+  return n;
+}
+
+function seed(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError(`expected an integer, got "${value}"`);
+  return n;
+}
+
+function splitVocCommand(): Command {
+  return exitTwoOnUsageError(new Command('split-voc'))
+    .description('shuffle JPEGImages (seeded) into trainval.txt and test.txt at the dataset root, like the PaddleDetection notebook')
+    .argument('<dir>', 'VOC20xx folder, VOCdevkit, or a folder holding VOCdevkit (the lists are written here)')
+    .option('--ratio <r>', 'fraction that goes to trainval.txt', ratio, 0.9)
+    .option('--seed <s>', 'PRNG seed: the same seed gives the same lists', seed, 0)
+    .action((dir: string, opts: { ratio: number; seed: number }) => {
+      let r;
+      try {
+        r = splitVoc(dir, opts);
+      } catch (error) {
+        if (error instanceof VocDatasetError) return usageError('split-voc', error.message);
+        throw error;
+      }
+      const lines = [
+        `wrote ${r.trainvalPath} (${r.trainval} images) and ${r.testPath} (${r.test} images), ratio ${opts.ratio}, seed ${opts.seed}`,
+        `skipped ${r.skipped.length} images${r.skipped.length ? ':' : ''}`,
+        ...r.skipped.slice(0, 10).map((s) => `  ${s.image}: ${s.reason}`),
+        ...(r.skipped.length > 10 ? [`  ... and ${r.skipped.length - 10} more`] : []),
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+}
+
+/** `kd check-data` and `kd split-voc`. */
+export function dataCommands(): Command[] {
+  return [checkDataCommand(), splitVocCommand()];
+}

@@ -1,12 +1,6 @@
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
+import { exitTwoOnUsageError } from './common.ts';
 import { checkVocDataset, splitVoc, VocDatasetError, type VocCheckReport } from '@kd/data';
-
-// Usage errors (bad option, missing argument, no such dataset) exit 2; 1 means "problems found".
-function exitTwoOnUsageError(cmd: Command): Command {
-  return cmd.exitOverride((err) => {
-    throw new CommanderError(err.exitCode === 0 ? 0 : 2, err.code, err.message);
-  });
-}
 
 function usageError(command: string, message: string): void {
   process.stderr.write(`kd ${command}: ${message}\n`);

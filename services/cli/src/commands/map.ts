@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { exitTwoOnUsageError } from './common.ts';
 import { readVocDataset, VocDatasetError, type DataProblem } from '@kd/data';
 import {
   ApMetric, evaluateVoc, MapInputError, parseDetections, parseGroundTruth, parseJsonText,
@@ -79,7 +80,7 @@ interface MapOptions { gt: string; detections: string; metric: ApMetric; iou: nu
 
 /** `kd map`: VOC mAP of detections against ground truth. */
 export function mapCommand(): Command {
-  return new Command('map')
+  return exitTwoOnUsageError(new Command('map'))
     .description('VOC mAP of detections (JSON) against ground truth (a VOC dataset or JSON); exit 2 on bad input')
     .requiredOption('--gt <path>', 'VOC20xx folder / VOCdevkit / folder holding VOCdevkit / list file, or a ground-truth JSON file')
     .requiredOption('--detections <file>', 'JSON array of {image_id, class, score, bbox: [x1, y1, x2, y2]}')
@@ -87,9 +88,6 @@ export function mapCommand(): Command {
     .option('--iou <t>', 'IoU a match must exceed', iouThreshold, 0.5)
     .option('--split <name>', 'with a VOC --gt: list file at the root (test, trainval.txt) or ImageSets/Main split')
     .option('--json', 'print one JSON object {"mAP", "per_class"} instead of the table')
-    .exitOverride((err) => {
-      throw new CommanderError(err.exitCode === 0 ? 0 : 2, err.code, err.message);
-    })
     .action(async (opts: MapOptions) => {
       try {
         const gt = await loadGroundTruth(opts.gt, opts.split);

@@ -1,0 +1,42 @@
+import { Command, CommanderError } from 'commander';
+
+/** Usage errors (bad option, missing argument) exit 2, like bad input; 1 stays "it ran and failed". */
+export function exitTwoOnUsageError(cmd: Command): Command {
+  return cmd.exitOverride((err) => {
+    throw new CommanderError(err.exitCode === 0 ? 0 : 2, err.code, err.message);
+  });
+}
+
+/** Commander collector for repeatable options (`-o a=1 -o b=2`). */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Error classes whose messages already name the file, key or record a user must fix. */
+const USER_ERRORS = new Set([
+  'ConfigError', 'CheckpointError', 'DatasetConfigError', 'VocDatasetError', 'LoaderError', 'HeadPairingError', 'BackendUnavailableError',
+]);
+
+/**
+ * Runs a command body; a user error prints `kd <command>: message` and exits 2, anything
+ * else propagates (a bug: main prints it and exits 1).
+ */
+export async function reportUserErrors(command: string, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (error) {
+    if (!(error instanceof Error) || !USER_ERRORS.has(error.name)) throw error;
+    process.stderr.write(`kd ${command}: ${error.message}\n`);
+    process.exitCode = 2;
+  }
+}
+
+/** Per-class AP table and the `mAP(0.50, 11point) = xx.xx%` line PaddleDetection prints. */
+export function formatApTable(perClass: Record<string, number>, mAP: number, metric: string, iou = 0.5): string {
+  const classes = Object.keys(perClass);
+  const w = Math.max(5, ...classes.map((c) => c.length)) + 2;
+  const lines = [`${'class'.padEnd(w)}${'AP %'.padStart(8)}`];
+  for (const c of classes) lines.push(`${c.padEnd(w)}${(100 * perClass[c]).toFixed(2).padStart(8)}`);
+  lines.push(`mAP(${iou.toFixed(2)}, ${metric}) = ${(100 * mAP).toFixed(2)}%`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { benchMapCommand } from './bench_map.ts';
+import { benchDataCommand } from './bench_data.ts';
 import { defaultEngineBench, profileTrainStep, runEngineBench, type EngineBenchResult, type KernelProfileRow } from '@kd/engine';
 
 function positiveInt(value: string): number {
@@ -52,5 +53,6 @@ export function benchCommand(): Command {
       process.stdout.write(opts.json ? `${JSON.stringify(result)}\n` : `${formatEngineTable(result)}\n`);
     });
   bench.addCommand(benchMapCommand());
+  bench.addCommand(benchDataCommand());
   return bench;
 }

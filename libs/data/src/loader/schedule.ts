@@ -1,0 +1,68 @@
+// The training schedule, decided on the main thread: which records form each batch, each
+// one's mixup partner, the batch's RandomShape size and a seed per sample. Workers only
+// compute, so batches are the same for a seed whatever the number or timing of workers.
+import { Rng, deriveSeed } from '../random.ts';
+
+/** One sample of a batch: record index, mixup partner index (-1: none), augmentation seed. */
+export interface SamplePlan {
+  record: number;
+  partner: number;
+  seed: number;
+}
+
+/** One batch to compute: its position in the stream, epoch, size (px) and samples. */
+export interface BatchPlan {
+  index: number;
+  epoch: number;
+  size: number;
+  samples: SamplePlan[];
+}
+
+export interface ScheduleOptions {
+  records: number;
+  batchSize: number;
+  sizes: readonly number[];
+  seed: number;
+  /** Mixup partners are drawn while epoch < mixupEpochs (0 disables mixup). */
+  mixupEpochs: number;
+}
+
+/**
+ * An endless stream of batch plans: records reshuffled every epoch (the permutation of epoch e
+ * depends only on seed and e), batches run across epoch boundaries so no record is dropped.
+ */
+export class TrainSchedule {
+  private readonly rng: Rng;
+  private order: number[] = [];
+  private pos = 0;
+  private epoch = -1;
+  private index = 0;
+
+  constructor(private readonly options: ScheduleOptions) {
+    this.rng = new Rng(deriveSeed(options.seed, 0x5c4ed));
+  }
+
+  private nextRecord(): number {
+    if (this.pos >= this.order.length) {
+      this.epoch++;
+      this.order = new Rng(deriveSeed(this.options.seed, 0xe90c4, this.epoch)).shuffle(Array.from({ length: this.options.records }, (_, i) => i));
+      this.pos = 0;
+    }
+    return this.order[this.pos++];
+  }
+
+  /** The next batch plan. */
+  next(): BatchPlan {
+    const { records, batchSize, sizes, mixupEpochs } = this.options;
+    const samples: SamplePlan[] = [];
+    let epoch = 0;
+    for (let i = 0; i < batchSize; i++) {
+      const record = this.nextRecord();
+      epoch = this.epoch;
+      // A partner other than the record itself, uniformly (ppdet draws another index too).
+      const partner = epoch < mixupEpochs && records > 1 ? (record + this.rng.int(1, records)) % records : -1;
+      samples.push({ record, partner, seed: this.rng.uint32() });
+    }
+    return { index: this.index++, epoch, size: this.rng.pick(sizes), samples };
+  }
+}

@@ -1,0 +1,12 @@
+export { vocToEdges, edgesToVoc, selectObjects, nonEmptyBoxes } from './boxes.ts';
+export { SampleError } from './errors.ts';
+export { decodeImage, decodeRecord } from './decode.ts';
+export { mixup, blend, MIXUP_DEFAULTS, type MixupOptions } from './mixup.ts';
+export { colorDistort, hueMatrix, COLOR_DISTORT_DEFAULTS, type ColorDistortOptions } from './color_distort.ts';
+export { randomExpand, expandTo, RANDOM_EXPAND_DEFAULTS, type RandomExpandOptions } from './random_expand.ts';
+export { randomCrop, cropWindow, RANDOM_CROP_DEFAULTS, type RandomCropOptions } from './random_crop.ts';
+export { randomFlip, flipHorizontal } from './random_flip.ts';
+export { resizeBilinear, pickSize, PPDET_TRAIN_SIZES } from './resize.ts';
+export { normalizeInto } from './normalize.ts';
+export { assembleTrainBatch, assembleEvalBatch, MAX_BOXES } from './batch.ts';
+export { augmentSample, AUGMENT_DEFAULTS, AUGMENT_NONE, type AugmentOptions } from './pipeline.ts';

@@ -14,3 +14,4 @@ export { TrainStep, type ExtraLoss, type StepLosses } from './train/train_step.t
 export { detect, evaluateDetector, groundTruthOf, type DetectorEvaluation } from './eval/evaluate.ts';
 export { trainLoop, type StepReport, type TrainLoopOptions, type TrainSummary } from './train/train_loop.ts';
 export { formatDuration, SmoothedValue } from './train/smoothed.ts';
+export { DatasetConfigError, evalLoaderFor, openSplit, trainLoaderFor } from './pipeline/datasets.ts';

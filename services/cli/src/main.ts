@@ -1,7 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { benchCommand } from './commands/bench.ts';
 import { dataCommands } from './commands/data.ts';
+import { evalCommand } from './commands/eval.ts';
+import { inferCommand } from './commands/infer.ts';
 import { mapCommand } from './commands/map.ts';
+import { makeDatasetCommand } from './commands/make_dataset.ts';
+import { trainCommand } from './commands/train.ts';
 
 const program = new Command('kd')
   .description('Knowledge distillation for object detectors: a teacher service, student trainers, VOC mAP.')
@@ -12,7 +16,8 @@ Environment:
   KD_BACKEND   tfjs backend: auto (default: tfjs-node-gpu, tfjs-node, wasm, cpu), tensorflow, wasm, cpu`);
 
 program.addCommand(benchCommand());
-for (const command of [mapCommand(), ...dataCommands()]) program.addCommand(command);
+program.addCommand(makeDatasetCommand());
+for (const command of [trainCommand(), evalCommand(), inferCommand(), mapCommand(), ...dataCommands()]) program.addCommand(command);
 
 try {
   await program.parseAsync(process.argv);

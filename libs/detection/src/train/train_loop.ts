@@ -37,6 +37,8 @@ export interface TrainLoopOptions {
   /** Scores the current weights (VOC mAP, 0..1); when given, best_model is kept by it. */
   evaluate?: (step: number) => Promise<number>;
   bestMap?: number;
+  /** Stored in every checkpoint's model.json (e.g. the class names, for kd infer). */
+  checkpointExtra?: Record<string, unknown>;
   log: (line: string) => void;
   onStep?: (report: StepReport) => void;
   /** Stops cleanly after the current step (a final checkpoint is still written). */
@@ -62,7 +64,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainSummary> {
 
   const snapshot = async (name: string, done: number) => {
     const dir = join(config.save_dir, name);
-    await saveCheckpoint(dir, trainStep.model.store, config, done, { optimizer: trainStep.optimizer, extra: { best_map: bestMap } });
+    await saveCheckpoint(dir, trainStep.model.store, config, done, { optimizer: trainStep.optimizer, extra: { ...o.checkpointExtra, best_map: bestMap } });
     return dir;
   };
 

@@ -1,0 +1,72 @@
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { extname, join, parse, resolve } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { createEvalLoader, drawBoxes, type VocRecord } from '@kd/data';
+import { initBackend } from '@kd/engine';
+import { createYoloV3, DatasetConfigError, detect, loadCheckpoint, type DetectorEvaluation } from '@kd/detection';
+import { ProgressBar } from '../progress.ts';
+import { collect, exitTwoOnUsageError, reportUserErrors } from './common.ts';
+import { configFor } from './eval.ts';
+
+interface InferOptions { config?: string; weights: string; opt: string[]; images: string; out: string; drawThreshold: number }
+
+const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png']);
+
+/** Images of a folder (or one image file) as annotation-less records, sorted by name. */
+function imageRecords(path: string): VocRecord[] {
+  const root = resolve(path);
+  if (!existsSync(root)) throw new DatasetConfigError(`--images ${path}: does not exist`);
+  const files = statSync(root).isDirectory()
+    ? readdirSync(root).filter((f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase())).sort().map((f) => join(root, f))
+    : [root];
+  if (files.length === 0) throw new DatasetConfigError(`--images ${path}: no .jpg/.jpeg/.png files`);
+  return files.map((file) => ({ id: parse(file).name, imagePath: file, annotationPath: null, width: 0, height: 0, objects: [] }));
+}
+
+const probability = (value: string) => {
+  const n = Number(value);
+  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError(`expected a number in [0, 1], got "${value}"`);
+  return n;
+};
+
+/** `kd infer`: detections JSON (the `kd map` DETS format) and images with boxes drawn. */
+export function inferCommand(): Command {
+  return exitTwoOnUsageError(new Command('infer'))
+    .description('detect objects in images: writes detections.json (kd map format) and the images with boxes drawn')
+    .requiredOption('-w, --weights <checkpoint>', 'checkpoint folder')
+    .requiredOption('--images <dir>', 'a folder of .jpg/.png images, or one image')
+    .requiredOption('--out <dir>', 'output folder')
+    .option('-c, --config <file>', 'YAML config (default: the one saved in the checkpoint)')
+    .option('-o, --opt <key=value>', 'override a config key (repeatable)', collect, [])
+    .option('--draw-threshold <p>', 'draw boxes scoring at least this (all go to the JSON)', probability, 0.5)
+    .action((opts: InferOptions) => reportUserErrors('infer', async () => {
+      const config = configFor(opts);
+      const records = imageRecords(opts.images);
+      await initBackend();
+      const model = createYoloV3(config);
+      const loaded = loadCheckpoint(opts.weights, model.store, config);
+      const saved = loaded.extra.classes;
+      const classes = Array.isArray(saved) && saved.length === config.num_classes ? saved.map(String)
+        : config.dataset.classes ?? Array.from({ length: config.num_classes }, (_, i) => `class_${i}`);
+      const loader = createEvalLoader({ records, size: config.eval_reader.size, batchSize: config.eval_reader.batch_size, workers: config.train_reader.workers });
+      const bar = new ProgressBar('infer', records.length);
+      let result: Pick<DetectorEvaluation, 'detections' | 'images' | 'inferenceSeconds'>;
+      try {
+        result = await detect(model, loader, config, classes, (done) => bar.update(done));
+      } finally {
+        await loader.close();
+      }
+      bar.done();
+      mkdirSync(opts.out, { recursive: true });
+      const jsonPath = join(opts.out, 'detections.json');
+      writeFileSync(`${jsonPath}.tmp`, `${JSON.stringify(result.detections)}\n`);
+      renameSync(`${jsonPath}.tmp`, jsonPath);
+      for (const record of records) {
+        const boxes = result.detections.filter((d) => d.image_id === record.id && d.score >= opts.drawThreshold)
+          .map((d) => ({ bbox: d.bbox, label: d.class, score: d.score }));
+        await drawBoxes(record.imagePath, boxes, join(opts.out, `${record.id}.jpg`));
+      }
+      process.stderr.write(`kd infer: ${result.detections.length} detections on ${result.images} images (${(result.images / result.inferenceSeconds).toFixed(1)} fps) -> ${jsonPath}\n`);
+      model.store.dispose();
+    }));
+}

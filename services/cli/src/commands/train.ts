@@ -1,0 +1,106 @@
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { loadConfig, type KdConfig } from '@kd/config';
+import type { DataProblem, VocDataset } from '@kd/data';
+import { initBackend } from '@kd/engine';
+import {
+  createYoloV3, evalLoaderFor, evaluateDetector, formatDuration, loadCheckpoint, openSplit, trainLoaderFor, trainLoop, TrainStep,
+  type YoloV3,
+} from '@kd/detection';
+import { ProgressBar } from '../progress.ts';
+import { collect, exitTwoOnUsageError, reportUserErrors } from './common.ts';
+
+interface TrainOptions { config: string; opt: string[]; eval?: boolean; resume?: string }
+
+const log = (line: string) => process.stderr.write(`${new Date().toISOString().replace('T', ' ').slice(0, 19)} - INFO - ${line}\n`);
+
+/** Dataset problems do not stop training; they are listed once (a few) and counted. */
+function reportProblems(what: string, problems: DataProblem[]): void {
+  for (const p of problems.slice(0, 10)) log(`warning: ${p.file}: ${p.kind}: ${p.message}`);
+  if (problems.length > 10) log(`warning: ... ${problems.length - 10} more problems in the ${what} set (kd check-data lists them)`);
+}
+
+/** Writes JSON atomically (tmp + rename) so a crash never leaves half a summary. */
+function writeJson(path: string, value: unknown): void {
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(value, null, 2)}\n`);
+  renameSync(`${path}.tmp`, path);
+}
+
+/** mAP of the model on the test split, with a log line per evaluation. */
+export async function evaluateOnTest(model: YoloV3, config: KdConfig, testSet: VocDataset): Promise<{ mAP: number; perClass: Record<string, number>; fps: number; images: number }> {
+  const loader = evalLoaderFor(config, testSet);
+  try {
+    const result = await evaluateDetector(model, loader, testSet.records, config, testSet.classes);
+    const fps = result.images / result.inferenceSeconds;
+    log(`mAP(0.50, ${config.map_type}) = ${(100 * result.mAP).toFixed(2)}% on ${result.images} images, ${fps.toFixed(1)} fps`);
+    return { mAP: result.mAP, perClass: result.perClass, fps, images: result.images };
+  } finally {
+    await loader.close();
+  }
+}
+
+/** `kd train`: PaddleDetection's tools/train.py for YOLOv3. */
+export function trainCommand(): Command {
+  return exitTwoOnUsageError(new Command('train'))
+    .description('train a YOLOv3 detector from a config (PaddleDetection tools/train.py)')
+    .requiredOption('-c, --config <file>', 'YAML config, e.g. configs/yolov3_mobilenet_v1_shapes.yml')
+    .option('-o, --opt <key=value>', 'override a config key (repeatable), e.g. -o max_iters=100', collect, [])
+    .option('--eval', 'evaluate on the test split at every snapshot and keep best_model by mAP')
+    .option('-r, --resume <checkpoint>', 'resume from a checkpoint folder: weights, optimizer state and step')
+    .action((opts: TrainOptions) => reportUserErrors('train', () => train(opts)));
+}
+
+async function train(opts: TrainOptions): Promise<void> {
+  const config = loadConfig(opts.config, opts.opt);
+  const backend = await initBackend();
+  const trainSet = await openSplit(config, 'train');
+  reportProblems('train', trainSet.problems);
+  const testSet = opts.eval ? await openSplit(config, 'test') : undefined;
+  if (testSet) reportProblems('test', testSet.problems);
+
+  const model = createYoloV3(config);
+  const trainStep = new TrainStep(model, config);
+  let startStep = 0;
+  let bestMap: number | undefined;
+  if (opts.resume) {
+    const loaded = loadCheckpoint(opts.resume, model.store, config, trainStep.optimizer);
+    startStep = loaded.step;
+    bestMap = typeof loaded.extra.best_map === 'number' && loaded.extra.best_map >= 0 ? loaded.extra.best_map : undefined;
+    log(`resumed from ${loaded.dir} at step ${startStep}`);
+  }
+  log(`${config.backbone.name} YOLOv3, ${(model.store.countTrainable() / 1e6).toFixed(2)}M parameters, ${trainSet.records.length} training images, ${config.num_classes} classes, backend ${backend.name}`);
+
+  const loader = trainLoaderFor(config, trainSet, (p) => log(`warning: ${p.file}: ${p.message} (skipped)`), startStep);
+  const bar = new ProgressBar('train', config.max_iters);
+  const abort = new AbortController();
+  const onSignal = () => {
+    log('interrupted: finishing the current step and saving model_final');
+    abort.abort();
+  };
+  process.once('SIGINT', onSignal);
+  mkdirSync(config.save_dir, { recursive: true });
+  try {
+    const summary = await trainLoop({
+      config, trainStep, batches: loader, startStep, bestMap, signal: abort.signal, checkpointExtra: { classes: trainSet.classes },
+      evaluate: testSet ? async () => (await evaluateOnTest(model, config, testSet)).mAP : undefined,
+      log: (line) => { bar.clear(); log(line); },
+      onStep: (r) => bar.update(r.step, `loss ${r.losses.loss.toFixed(2)} eta ${formatDuration(r.etaSeconds)}`),
+    });
+    bar.done();
+    const stats = loader.stats();
+    const ips = summary.images / summary.seconds;
+    const record = {
+      config: opts.config, overrides: opts.opt, backend: backend.name, steps: summary.steps, wall_s: summary.seconds,
+      train_images_per_s: ips, data_wait_s: summary.dataWaitSeconds, final_loss: summary.finalLoss,
+      best_map: summary.bestMap, best_step: summary.bestStep, skipped_files: Object.keys(stats.skipped).length,
+      dataset_problems: trainSet.problems.length,
+    };
+    writeJson(join(config.save_dir, 'train_summary.json'), record);
+    log(`done: ${summary.steps} steps in ${formatDuration(summary.seconds)}, ${ips.toFixed(2)} images/s, waited ${summary.dataWaitSeconds.toFixed(1)} s on data, `
+      + `${Object.keys(stats.skipped).length} files skipped, ${trainSet.problems.length} dataset problems${summary.bestMap != null ? `, best mAP ${(100 * summary.bestMap).toFixed(2)}% at step ${summary.bestStep}` : ''}`);
+  } finally {
+    process.off('SIGINT', onSignal);
+    await loader.close();
+  }
+}

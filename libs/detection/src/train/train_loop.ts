@@ -99,7 +99,9 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainSummary> {
     const etaSeconds = cost.median * (config.max_iters - step);
     o.onStep?.({ step, maxIters: config.max_iters, lr, losses, batchCost, dataWait: waited, etaSeconds });
     if (step % config.log_iter === 0 || step === 1) {
-      const parts = [...smoothed].map(([k, v]) => `${k} ${v.median.toFixed(6)}`).join(', ');
+      // `loss` (the minimised total) first, then its parts, as PaddleDetection logs them
+      const parts = [...smoothed].sort(([a], [b]) => Number(b === 'loss') - Number(a === 'loss'))
+        .map(([k, v]) => `${k} ${v.median.toFixed(6)}`).join(', ');
       o.log(`step ${step} lr ${lr.toFixed(6)}, ${parts}, eta: ${formatDuration(etaSeconds)}, batch_cost: ${cost.median.toFixed(5)} sec, ips: ${(batch.ids.length / cost.median).toFixed(5)} images/sec, data_wait: ${waited.toFixed(4)} sec`);
     }
     if (step % config.snapshot_iter === 0 && step < config.max_iters) {

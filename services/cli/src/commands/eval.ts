@@ -25,9 +25,9 @@ export function evalCommand(): Command {
     .action((opts: EvalOptions) => reportUserErrors('eval', async () => {
       const config = configFor(opts);
       await initBackend();
-      const testSet = await openSplit(config, 'test');
       const model = createYoloV3(config);
       const loaded = loadCheckpoint(opts.weights, model.store, config);
+      const testSet = await openSplit(config, 'test');
       const result = await evaluateOnTest(model, config, testSet);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({

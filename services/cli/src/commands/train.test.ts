@@ -1,0 +1,76 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// End to end through the real bin: a tiny built-in dataset, a tiny student, a few steps.
+const kd = fileURLToPath(new URL('../../bin/kd.js', import.meta.url));
+const config = fileURLToPath(new URL('../../../../configs/yolov3_mobilenet_v1_shapes.yml', import.meta.url));
+const run = (...args: string[]) => spawnSync(process.execPath, [kd, ...args], { encoding: 'utf8', env: { ...process.env, KD_BACKEND: 'wasm' } });
+const tmp = mkdtempSync(join(tmpdir(), 'kd-train-'));
+test.after(() => rmSync(tmp, { recursive: true, force: true }));
+
+const data = join(tmp, 'shapes');
+const out = join(tmp, 'out');
+const tiny = [
+  '-o', `dataset.dir=${data}`, '-o', `save_dir=${out}`, '-o', 'max_iters=4', '-o', 'snapshot_iter=2', '-o', 'log_iter=1',
+  '-o', 'train_reader.batch_size=2', '-o', 'train_reader.sizes=[64]', '-o', 'train_reader.workers=1',
+  '-o', 'eval_reader.size=64', '-o', 'eval_reader.batch_size=4', '-o', 'backbone.width=0.125', '-o', 'yolo_head.width=0.0625',
+];
+
+test('kd train -> eval -> infer on a tiny built-in dataset; resume continues the step count', () => {
+  const made = run('make-dataset', 'shapes', '--out', data, '--train', '6', '--test', '4', '--unlabeled', '0', '--size', '96', '--seed', '3');
+  assert.equal(made.status, 0, made.stderr);
+
+  const trained = run('train', '-c', config, ...tiny, '--eval');
+  assert.equal(trained.status, 0, trained.stderr);
+  // PaddleDetection-style log lines, the total first, then its parts
+  assert.match(trained.stderr, /step 1 lr 0\.000000, loss [\d.]+, loss_xy [\d.]+, loss_wh [\d.]+, loss_obj [\d.]+, loss_cls [\d.]+, eta: \d:\d\d:\d\d, batch_cost: [\d.]+ sec, ips: [\d.]+ images\/sec/);
+  assert.match(trained.stderr, /mAP\(0\.50, 11point\) = [\d.]+% on 4 images/);
+  assert.match(trained.stderr, /Best test box ap: [\d.]+, in step: \d/);
+  for (const dir of ['2', 'model_final', 'best_model']) assert.ok(existsSync(join(out, dir, 'model.json')), dir);
+  const summary = JSON.parse(readFileSync(join(out, 'train_summary.json'), 'utf8'));
+  assert.equal(summary.steps, 4);
+  assert.ok(summary.train_images_per_s > 0 && summary.data_wait_s >= 0);
+
+  const evaluated = run('eval', '-w', join(out, 'model_final'), '--json');
+  assert.equal(evaluated.status, 0, evaluated.stderr);
+  const result = JSON.parse(evaluated.stdout);
+  assert.ok(result.mAP >= 0 && result.mAP <= 1);
+  assert.deepEqual(Object.keys(result.per_class).length > 0, true);
+  assert.equal(result.images, 4);
+  assert.equal(result.step, 4);
+
+  const infer = join(tmp, 'infer');
+  const inferred = run('infer', '-w', join(out, 'model_final'), '--images', join(data, 'VOCdevkit/VOC2012/JPEGImages'), '--out', infer, '--draw-threshold', '0');
+  assert.equal(inferred.status, 0, inferred.stderr);
+  const dets = JSON.parse(readFileSync(join(infer, 'detections.json'), 'utf8'));
+  assert.ok(Array.isArray(dets));
+  for (const d of dets.slice(0, 5)) {
+    assert.deepEqual(Object.keys(d).sort(), ['bbox', 'class', 'image_id', 'score']);
+    assert.match(d.class, /^(red|blue|green|yellow)_/); // names saved in the checkpoint
+  }
+  assert.equal(readdirSync(infer).filter((f) => f.endsWith('.jpg')).length, 10);
+
+  const resumed = run('train', '-c', config, ...tiny, '-o', 'max_iters=6', '-r', join(out, 'model_final'));
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.match(resumed.stderr, /resumed from .* at step 4/);
+  assert.match(resumed.stderr, /step 5 lr/);
+  assert.doesNotMatch(resumed.stderr, /step 1 lr/);
+  assert.equal(JSON.parse(readFileSync(join(out, 'model_final', 'model.json'), 'utf8')).step, 6);
+});
+
+test('bad configs, overrides and checkpoints exit 2 naming the key or file', () => {
+  const badKey = run('train', '-c', config, '-o', 'yolo_head.ignore_thres=0.5');
+  assert.equal(badKey.status, 2);
+  assert.match(badKey.stderr, /unknown key yolo_head\.ignore_thres/);
+  const noConfig = run('train', '-c', join(tmp, 'missing.yml'));
+  assert.equal(noConfig.status, 2);
+  assert.match(noConfig.stderr, /missing\.yml: cannot read config/);
+  const noWeights = run('eval', '-c', config, '-w', join(tmp, 'nowhere'));
+  assert.equal(noWeights.status, 2);
+  assert.match(noWeights.stderr, /nowhere: not a checkpoint/);
+});

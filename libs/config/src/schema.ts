@@ -86,6 +86,15 @@ const dataset = z.strictObject({
   classes: z.array(z.string().min(1)).optional(),
 });
 
+/**
+ * Distillation (kd distill). `method` picks a loss of libs/distill's registry; the other keys
+ * are that loss's options (weight, lambda_D, ...), checked against it when the loss is built.
+ * Without `method`, use_fine_grained_loss picks fine_grained, else l2, as PaddleDetection.
+ */
+const distill = z.object({
+  method: z.string().optional(),
+}).catchall(z.union([z.number(), z.string()]));
+
 export const configSchema = z.strictObject({
   architecture: z.literal('YOLOv3').default('YOLOv3'),
   num_classes: positiveInt,
@@ -106,6 +115,7 @@ export const configSchema = z.strictObject({
   train_reader: trainReader.default(trainReader.parse({})),
   eval_reader: evalReader.default(evalReader.parse({})),
   dataset,
+  distill: distill.default({}),
 });
 
 /** A validated config with every default filled in. */
@@ -114,3 +124,4 @@ export type BackboneConfig = KdConfig['backbone'];
 export type YoloHeadConfig = KdConfig['yolo_head'];
 export type NmsConfig = KdConfig['nms'];
 export type OptimizerConfig = KdConfig['optimizer'];
+export type DistillConfig = KdConfig['distill'];

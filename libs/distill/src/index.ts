@@ -13,3 +13,4 @@ export {
 } from './registry.ts';
 export { registerAllDistillLosses } from './register-all.ts';
 export type { DistillLossResult } from './types.ts';
+export { distillMethod, teacherDistillation, type TeacherDistillationOptions } from './teacher_distillation.ts';

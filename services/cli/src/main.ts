@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { benchCommand } from './commands/bench.ts';
 import { dataCommands } from './commands/data.ts';
+import { distillCommand } from './commands/distill.ts';
 import { evalCommand } from './commands/eval.ts';
 import { inferCommand } from './commands/infer.ts';
 import { mapCommand } from './commands/map.ts';
@@ -17,7 +18,7 @@ Environment:
 
 program.addCommand(benchCommand());
 program.addCommand(makeDatasetCommand());
-for (const command of [trainCommand(), evalCommand(), inferCommand(), mapCommand(), ...dataCommands()]) program.addCommand(command);
+for (const command of [trainCommand(), distillCommand(), evalCommand(), inferCommand(), mapCommand(), ...dataCommands()]) program.addCommand(command);
 
 try {
   await program.parseAsync(process.argv);

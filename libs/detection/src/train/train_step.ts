@@ -11,10 +11,16 @@ import { MomentumOptimizer } from './momentum.ts';
 export type StepLosses = Record<string, number> & { loss: number };
 
 /**
- * An extra loss term added to the detection loss (distillation plugs in here): gets the
- * student's raw outputs and the batch, returns its total and named parts, all scalars.
+ * An extra loss term added to the detection loss (distillation plugs in here). `prepare` runs
+ * before the student's forward pass, outside the gradient tape (teacher inference), and may
+ * return values that are only logged; `loss` gets the student's raw outputs inside the tape
+ * and returns its total and named parts (scalars); `release` frees what prepare kept.
  */
-export type ExtraLoss = (outputs: tf.Tensor4D[], batch: TrainBatch) => { total: tf.Scalar; parts: Record<string, tf.Scalar> };
+export interface ExtraLoss {
+  prepare?(x: tf.Tensor4D, batch: TrainBatch): Record<string, number>;
+  loss(outputs: tf.Tensor4D[], batch: TrainBatch): { total: tf.Scalar; parts: Record<string, tf.Scalar> };
+  release?(): void;
+}
 
 /** One optimisation step of a YOLOv3 detector: forward, loss, gradients, momentum update, BN statistics. */
 export class TrainStep {
@@ -32,6 +38,7 @@ export class TrainStep {
     const kept: Record<string, tf.Scalar> = {};
     const x = tf.tensor4d(batch.images, [batch.ids.length, batch.size, batch.size, 3]);
     try {
+      const logged = this.extraLoss?.prepare?.(x, batch) ?? {};
       tf.tidy(() => {
         const { grads } = tf.variableGrads(() => {
           const outputs = this.model.forward(x, ctx);
@@ -43,7 +50,7 @@ export class TrainStep {
           const terms: tf.Scalar[] = [det.total];
           Object.assign(kept, { loss_xy: det.xy, loss_wh: det.wh, loss_obj: det.obj, loss_cls: det.cls });
           if (this.extraLoss) {
-            const extra = this.extraLoss(outputs, batch);
+            const extra = this.extraLoss.loss(outputs, batch);
             terms.push(extra.total);
             Object.assign(kept, extra.parts);
           }
@@ -55,10 +62,11 @@ export class TrainStep {
         this.optimizer.apply(params, grads, lr);
       });
       applyStatUpdates(ctx);
-      const losses = Object.fromEntries(Object.entries(kept).map(([k, t]) => [k, t.dataSync()[0]])) as StepLosses;
+      const losses = { ...Object.fromEntries(Object.entries(kept).map(([k, t]) => [k, t.dataSync()[0]])), ...logged } as StepLosses;
       if (!Number.isFinite(losses.loss)) throw new Error(`loss is ${losses.loss} at step ${step} (batch ${batch.ids.slice(0, 4).join(', ')}...)`);
       return { ...losses, lr };
     } finally {
+      this.extraLoss?.release?.();
       x.dispose();
       tf.dispose(Object.values(kept));
       for (const u of ctx.statUpdates) tf.dispose([u.batchMean, u.batchVariance]);

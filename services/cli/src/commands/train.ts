@@ -6,7 +6,7 @@ import type { DataProblem, VocDataset } from '@kd/data';
 import { initBackend } from '@kd/engine';
 import {
   createYoloV3, evalLoaderFor, evaluateDetector, formatDuration, loadCheckpoint, openSplit, trainLoaderFor, trainLoop, TrainStep,
-  type YoloV3,
+  type ExtraLoss, type YoloV3,
 } from '@kd/detection';
 import { ProgressBar } from '../progress.ts';
 import { collect, exitTwoOnUsageError, reportUserErrors } from './common.ts';
@@ -54,25 +54,46 @@ export function trainCommand(): Command {
 async function train(opts: TrainOptions): Promise<void> {
   const config = loadConfig(opts.config, opts.opt);
   const backend = await initBackend();
+  const model = createYoloV3(config);
+  await runTraining({ command: 'train', configPath: opts.config, overrides: opts.opt, config, backend: backend.name, model, eval: opts.eval, resume: opts.resume });
+}
+
+export interface RunTrainingOptions {
+  command: string;
+  configPath: string;
+  overrides: string[];
+  config: KdConfig;
+  backend: string;
+  model: YoloV3;
+  /** Added to the detection loss (kd distill's teacher terms). */
+  extraLoss?: ExtraLoss;
+  eval?: boolean;
+  resume?: string;
+  /** Extra fields for train_summary.json (e.g. the distillation method). */
+  summary?: Record<string, unknown>;
+}
+
+/** The shared body of kd train and kd distill: data, resume, loop, summary. */
+export async function runTraining(o: RunTrainingOptions): Promise<void> {
+  const { config, model } = o;
   const trainSet = await openSplit(config, 'train');
   reportProblems('train', trainSet.problems);
-  const testSet = opts.eval ? await openSplit(config, 'test') : undefined;
+  const testSet = o.eval ? await openSplit(config, 'test') : undefined;
   if (testSet) reportProblems('test', testSet.problems);
 
-  const model = createYoloV3(config);
-  const trainStep = new TrainStep(model, config);
+  const trainStep = new TrainStep(model, config, o.extraLoss);
   let startStep = 0;
   let bestMap: number | undefined;
-  if (opts.resume) {
-    const loaded = loadCheckpoint(opts.resume, model.store, config, trainStep.optimizer);
+  if (o.resume) {
+    const loaded = loadCheckpoint(o.resume, model.store, config, trainStep.optimizer);
     startStep = loaded.step;
     bestMap = typeof loaded.extra.best_map === 'number' && loaded.extra.best_map >= 0 ? loaded.extra.best_map : undefined;
     log(`resumed from ${loaded.dir} at step ${startStep}`);
   }
-  log(`${config.backbone.name} YOLOv3, ${(model.store.countTrainable() / 1e6).toFixed(2)}M parameters, ${trainSet.records.length} training images, ${config.num_classes} classes, backend ${backend.name}`);
+  log(`${config.backbone.name} YOLOv3, ${(model.store.countTrainable() / 1e6).toFixed(2)}M parameters, ${trainSet.records.length} training images, ${config.num_classes} classes, backend ${o.backend}`);
 
   const loader = trainLoaderFor(config, trainSet, (p) => log(`warning: ${p.file}: ${p.message} (skipped)`), startStep);
-  const bar = new ProgressBar('train', config.max_iters);
+  const bar = new ProgressBar(o.command, config.max_iters);
   const abort = new AbortController();
   const onSignal = () => {
     log('interrupted: finishing the current step and saving model_final');
@@ -91,8 +112,8 @@ async function train(opts: TrainOptions): Promise<void> {
     const stats = loader.stats();
     const ips = summary.images / summary.seconds;
     const record = {
-      config: opts.config, overrides: opts.opt, backend: backend.name, steps: summary.steps, wall_s: summary.seconds,
-      train_images_per_s: ips, data_wait_s: summary.dataWaitSeconds, final_loss: summary.finalLoss,
+      command: o.command, config: o.configPath, overrides: o.overrides, ...o.summary, backend: o.backend, steps: summary.steps,
+      wall_s: summary.seconds, train_images_per_s: ips, data_wait_s: summary.dataWaitSeconds, final_loss: summary.finalLoss,
       best_map: summary.bestMap, best_step: summary.bestStep, skipped_files: Object.keys(stats.skipped).length,
       dataset_problems: trainSet.problems.length,
     };

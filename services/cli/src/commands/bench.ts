@@ -1,13 +1,8 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { benchMapCommand } from './bench_map.ts';
 import { benchDataCommand } from './bench_data.ts';
 import { defaultEngineBench, profileTrainStep, runEngineBench, type EngineBenchResult, type KernelProfileRow } from '@kd/engine';
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
-  return n;
-}
+import { positiveInt } from './common.ts';
 
 function formatEngineTable(r: EngineBenchResult): string {
   const rows: Array<[string, string]> = [

@@ -1,12 +1,7 @@
 // `kd bench data`: the data loader's throughput and the consumer's wait for data.
 import { Command, InvalidArgumentError } from 'commander';
 import { LOADER_BENCH_DEFAULTS, runLoaderBench, type LoaderBenchResult } from '@kd/data';
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
-  return n;
-}
+import { positiveInt } from './common.ts';
 
 function nonNegative(value: string): number {
   const n = Number(value);

@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { mulberry32 } from '@kd/data';
 import { evaluateVoc, type Box, type Detection, type GroundTruthImage } from '@kd/metrics';
+import { positiveInt } from './common.ts';
 
 const NUMPY_SCRIPT = fileURLToPath(new URL('../../../../scripts/bench/voc_eval_numpy.py', import.meta.url));
 const AGREEMENT = 1e-9;
@@ -149,12 +150,6 @@ function formatTable(r: BenchMapResult): string {
     ['max |diff|', r.max_abs_diff == null ? '-' : `${r.max_abs_diff.toExponential(1)} (mAP and per-class AP; must be <= ${AGREEMENT})`],
   ];
   return rows.map(([k, v]) => `${k.padEnd(12)}${v}`).join('\n');
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
-  return n;
 }
 
 function seedArg(value: string): number {

@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 
 /** Usage errors (bad option, missing argument) exit 2, like bad input; 1 stays "it ran and failed". */
 export function exitTwoOnUsageError(cmd: Command): Command {
@@ -40,4 +40,11 @@ export function formatApTable(perClass: Record<string, number>, mAP: number, met
   for (const c of classes) lines.push(`${c.padEnd(w)}${(100 * perClass[c]).toFixed(2).padStart(8)}`);
   lines.push(`mAP(${iou.toFixed(2)}, ${metric}) = ${(100 * mAP).toFixed(2)}%`);
   return `${lines.join('\n')}\n`;
+}
+
+/** Commander parser for options that take a positive integer. */
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  return n;
 }

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { exitTwoOnUsageError } from './common.ts';
+import { exitTwoOnUsageError, positiveInt } from './common.ts';
 import { checkVocDataset, splitVoc, VocDatasetError, type VocCheckReport } from '@kd/data';
 
 function usageError(command: string, message: string): void {
@@ -48,12 +48,6 @@ function formatCheckReport(r: VocCheckReport): string {
   out.push(`problems  ${r.problems.length}${kinds.length ? ` (${kinds.map(([k, n]) => `${k} ${n}`).join(', ')})` : ''}`);
   return `${out.join('\n')}\n`;
 }
-
-const positiveInt = (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
-  return n;
-};
 
 function checkDataCommand(): Command {
   return exitTwoOnUsageError(new Command('check-data'))

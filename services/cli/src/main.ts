@@ -3,6 +3,7 @@ import { benchCommand } from './commands/bench.ts';
 import { dataCommands } from './commands/data.ts';
 import { distillCommand } from './commands/distill.ts';
 import { evalCommand } from './commands/eval.ts';
+import { exportCommand } from './commands/export.ts';
 import { inferCommand } from './commands/infer.ts';
 import { mapCommand } from './commands/map.ts';
 import { makeDatasetCommand } from './commands/make_dataset.ts';
@@ -18,7 +19,7 @@ Environment:
 
 program.addCommand(benchCommand());
 program.addCommand(makeDatasetCommand());
-for (const command of [trainCommand(), distillCommand(), evalCommand(), inferCommand(), mapCommand(), ...dataCommands()]) program.addCommand(command);
+for (const command of [trainCommand(), distillCommand(), evalCommand(), inferCommand(), exportCommand(), mapCommand(), ...dataCommands()]) program.addCommand(command);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -57,4 +57,21 @@ test('loading into another model definition or a corrupt file fails naming the c
   assert.throws(() => loadCheckpoint(dir, a.store, config()), /weights\.bin: content hash .* does not match model\.json/);
   assert.throws(() => loadCheckpoint(join(dir, 'nope'), a.store, config()), /not a checkpoint \(no model\.json\)/);
   a.store.dispose(); other.store.dispose();
+});
+
+test('a float16 checkpoint is half the size and loads back within float16 precision', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'kd-ckpt-'));
+  const a = createYoloV3(config(), 1);
+  await saveCheckpoint(join(root, 'fp32'), a.store, config(), 3);
+  await saveCheckpoint(join(root, 'fp16'), a.store, config(), 3, { weightsDtype: 'float16' });
+  const size = (dir: string) => readFileSync(join(root, dir, 'weights.bin')).length;
+  assert.equal(size('fp16') * 2, size('fp32'));
+  const b = createYoloV3(config(), 2);
+  loadCheckpoint(join(root, 'fp16'), b.store, config());
+  for (const name of ['backbone.stem.weight', 'head.scale2.output.weight']) {
+    const [wa, wb] = [a, b].map((m) => m.store.get(name).dataSync() as Float32Array);
+    const maxErr = wa.reduce((m, v, i) => Math.max(m, Math.abs(v - wb[i]) / Math.max(Math.abs(v), 1e-3)), 0);
+    assert.ok(maxErr < 1e-3, `${name}: relative error ${maxErr}`);
+  }
+  a.store.dispose(); b.store.dispose();
 });

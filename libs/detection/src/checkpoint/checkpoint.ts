@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { parseConfig, type KdConfig } from '@kd/config';
+import { float32ToFloat16 } from '@kd/engine';
 import type { ParamStore } from '../model/params.ts';
 import { modelDefinition } from '../model/yolov3.ts';
 import type { MomentumOptimizer } from '../train/momentum.ts';
@@ -46,18 +47,40 @@ function namedParams(store: ParamStore): tf.NamedTensorMap {
 }
 
 /**
+ * tfjs' weights format with float16 quantization (half the bytes; tf.io.decodeWeights turns
+ * them back into float32): for shipping checkpoints, not for resuming (no optimizer state).
+ */
+async function encodeWeightsFloat16(tensors: tf.NamedTensorMap): Promise<{ data: ArrayBuffer; specs: tf.io.WeightsManifestEntry[] }> {
+  const parts: Uint16Array[] = [];
+  const specs: tf.io.WeightsManifestEntry[] = [];
+  for (const [name, t] of Object.entries(tensors)) {
+    parts.push(float32ToFloat16(await t.data() as Float32Array));
+    specs.push({ name, shape: t.shape, dtype: 'float32', quantization: { dtype: 'float16' } });
+  }
+  const out = new Uint16Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return { data: out.buffer, specs };
+}
+
+/**
  * Saves weights (and optimizer state) in tfjs' weights format under `dir`, atomically: it is
  * written beside as `dir.tmp` and renamed over, so a crash never leaves a half checkpoint.
  */
 export async function saveCheckpoint(
   dir: string, store: ParamStore, config: KdConfig, step: number,
-  options: { optimizer?: MomentumOptimizer; extra?: Record<string, unknown> } = {},
+  options: { optimizer?: MomentumOptimizer; extra?: Record<string, unknown>; weightsDtype?: 'float32' | 'float16' } = {},
 ): Promise<string> {
   const target = resolve(dir);
   const tmp = `${target}.tmp`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  const weights = await tf.io.encodeWeights(namedParams(store));
+  const weights = options.weightsDtype === 'float16'
+    ? await encodeWeightsFloat16(namedParams(store))
+    : await tf.io.encodeWeights(namedParams(store));
   const weightBytes = new Uint8Array(weights.data as ArrayBuffer);
   writeFileSync(join(tmp, 'weights.bin'), weightBytes);
   const manifest: CheckpointManifest = {

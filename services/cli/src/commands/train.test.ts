@@ -55,6 +55,11 @@ test('kd train -> eval -> infer on a tiny built-in dataset; resume continues the
   }
   assert.equal(readdirSync(infer).filter((f) => f.endsWith('.jpg')).length, 10);
 
+  const exported = run('export', '-w', join(out, 'model_final'), '--out', join(tmp, 'fp16'), '--fp16');
+  assert.equal(exported.status, 0, exported.stderr);
+  const fp16 = JSON.parse(run('eval', '-w', join(tmp, 'fp16'), '--json').stdout);
+  assert.ok(Math.abs(fp16.mAP - result.mAP) < 0.05, `fp16 mAP ${fp16.mAP} vs ${result.mAP}`);
+
   const resumed = run('train', '-c', config, ...tiny, '-o', 'max_iters=6', '-r', join(out, 'model_final'));
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.match(resumed.stderr, /resumed from .* at step 4/);

@@ -69,6 +69,13 @@ const trainReader = z.strictObject({
   max_boxes: positiveInt.default(50),
   workers: z.number().int().nonnegative().default(2),
   prefetch: positiveInt.default(4),
+  /** Images without annotations mixed into each batch by kd distill (they get only distillation terms). */
+  unlabeled: z.strictObject({
+    /** A folder of images, e.g. data/shapes/unlabeled. */
+    dir: z.string().min(1),
+    /** Fraction of every batch drawn from it (rounded; at least one labeled image stays). */
+    ratio: z.number().min(0).max(1).default(0.25),
+  }).optional(),
   augment: augment.default(augment.parse({})),
 });
 

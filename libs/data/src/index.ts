@@ -6,3 +6,4 @@ export * from './shapes/index.ts';
 export * from './transforms/index.ts';
 export * from './loader/index.ts';
 export * from './draw/draw_boxes.ts';
+export * from './images/image_folder.ts';

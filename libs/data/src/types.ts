@@ -41,6 +41,8 @@ export interface DetectionSample {
   difficult: Uint8Array;
   /** Per-object loss weight: 1, or the mixup ratio for mixed images. */
   scores: Float32Array;
+  /** false for an image without annotations (distillation's unlabeled data); absent means true. */
+  labeled?: boolean;
 }
 
 /**
@@ -48,6 +50,7 @@ export interface DetectionSample {
  * images: [N, size, size, 3] normalised (ImageNet mean/std on [0, 1]), NHWC.
  * gtBox: [N, maxBoxes, 4] as (cx, cy, w, h) normalised to [0, 1]; padding rows are all 0.
  * gtClass: [N, maxBoxes]; gtScore: [N, maxBoxes], 0 on padding rows.
+ * labeled: [N], 0 for unlabeled images (they get no detection loss, only distillation terms).
  */
 export interface TrainBatch {
   ids: string[];
@@ -57,6 +60,7 @@ export interface TrainBatch {
   gtBox: Float32Array;
   gtClass: Int32Array;
   gtScore: Float32Array;
+  labeled: Uint8Array;
 }
 
 /**

@@ -37,7 +37,7 @@ export function teacherDistillation(o: TeacherDistillationOptions): ExtraLoss & 
     prepare(x: tf.Tensor4D, batch: TrainBatch) {
       teacherOutputs = tf.tidy(() => alignTeacherOutputs(pairing, o.teacher.forward(x, inferenceContext())));
       const teacherLoss = tf.tidy(() => yoloV3Loss(teacherOutputs, {
-        batch: batch.ids.length, maxBoxes: batch.maxBoxes, gtBox: batch.gtBox, gtClass: batch.gtClass, gtScore: batch.gtScore,
+        batch: batch.ids.length, maxBoxes: batch.maxBoxes, gtBox: batch.gtBox, gtClass: batch.gtClass, gtScore: batch.gtScore, labeled: batch.labeled,
       }, o.student, { inputSize: batch.size, ignoreThresh: o.ignoreThresh, labelSmooth: o.labelSmooth }).total.dataSync()[0]);
       return { teacher_loss: teacherLoss };
     },

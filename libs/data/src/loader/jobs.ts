@@ -113,6 +113,6 @@ export function runJob(job: Job, ctx: JobContext): Promise<JobResult> {
 export function transferables(result: JobResult): ArrayBuffer[] {
   const b = result.batch;
   if (!b) return [];
-  const arrays = 'gtBox' in b ? [b.images, b.gtBox, b.gtClass, b.gtScore] : [b.images, b.origWidth, b.origHeight];
+  const arrays = 'gtBox' in b ? [b.images, b.gtBox, b.gtClass, b.gtScore, b.labeled] : [b.images, b.origWidth, b.origHeight];
   return arrays.map((a) => a.buffer as ArrayBuffer);
 }

@@ -14,7 +14,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'kd-loader-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 let ds: ShapesDataset;
 test.before(async () => {
-  ds = await generateShapesDataset({ out: join(tmp, 'shapes'), train: 12, test: 5, unlabeled: 0, size: 96, seed: 3 });
+  ds = await generateShapesDataset({ out: join(tmp, 'shapes'), train: 12, test: 5, unlabeled: 3, size: 96, seed: 3 });
 });
 
 const options = (over: Partial<TrainLoaderOptions> = {}): TrainLoaderOptions => ({
@@ -154,4 +154,17 @@ test('close() terminates the workers so the process can exit', () => {
   assert.equal(out.signal, null, `did not exit by itself: ${out.stderr}`);
   assert.equal(out.status, 0, out.stderr);
   assert.equal(out.stdout.trim(), 'got 2');
+});
+
+test('unlabeled images fill their share of every batch, flagged labeled = 0, with no boxes and no mixup', async () => {
+  const { batches } = await take(options({ unlabeled: ds.unlabeled, unlabeledPerBatch: 1, workers: 0 }), 5);
+  const unlabeledIds = new Set(ds.unlabeled.map((r) => r.id));
+  for (const b of batches) {
+    assert.deepEqual([...b.labeled], [1, 1, 1, 0]);
+    assert.ok(unlabeledIds.has(b.ids[3]), b.ids[3]);
+    assert.ok(b.ids.slice(0, 3).every((id) => !id.split('+').some((part) => unlabeledIds.has(part))));
+    assert.ok(b.gtScore.subarray(3 * 50, 4 * 50).every((s) => s === 0));
+  }
+  // the three unlabeled images take turns
+  assert.equal(new Set(batches.map((b) => b.ids[3])).size, 3);
 });

@@ -28,6 +28,10 @@ export interface TrainLoaderOptions {
   augment?: Partial<AugmentOptions> | false;
   maxBoxes?: number;
   onWarning?: WarningHandler;
+  /** Images without annotations (distillation): mixed into every batch, never mixed up. */
+  unlabeled?: VocRecord[];
+  /** Unlabeled samples per batch (at most batchSize - 1); 0 by default. */
+  unlabeledPerBatch?: number;
 }
 
 function checkInt(name: string, value: number, min: number): void {
@@ -67,12 +71,14 @@ export class TrainLoader implements AsyncIterableIterator<TrainBatch> {
       sizes,
       seed: options.seed ?? 0,
       mixupEpochs: this.augment.mixup ? this.augment.mixupEpochs : 0,
+      unlabeled: options.unlabeled?.length ?? 0,
+      unlabeledPerBatch: options.unlabeledPerBatch ?? 0,
     });
     const startBatch = options.startBatch ?? 0;
     checkInt('startBatch', startBatch, 0);
     // Plans are cheap (indices and seeds): skipping ahead costs no image work.
     for (let i = 0; i < startBatch; i++) this.schedule.next();
-    this.pool = new JobPool(workers, records, options.classes);
+    this.pool = new JobPool(workers, [...records, ...(options.unlabeled ?? [])], options.classes);
     this.fill();
   }
 

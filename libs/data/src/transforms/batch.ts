@@ -31,7 +31,8 @@ export function assembleTrainBatch(samples: readonly DetectionSample[], size: nu
       row++;
     }
   });
-  return { ids: samples.map((s) => s.id), size, maxBoxes, images, gtBox, gtClass, gtScore };
+  const labeled = Uint8Array.from(samples, (s) => (s.labeled === false ? 0 : 1));
+  return { ids: samples.map((s) => s.id), size, maxBoxes, images, gtBox, gtClass, gtScore, labeled };
 }
 
 /** An EvalBatch: each image resized to size x size (no aspect keep) and normalised; original sizes kept. */

@@ -52,7 +52,9 @@ export async function decodeRecord(record: VocRecord, classIndex: ReadonlyMap<st
     classes[k] = c;
     difficult[k] = o.difficult ? 1 : 0;
   });
-  const sample: DetectionSample = { id: record.id, pixels, width, height, boxes, classes, difficult, scores: new Float32Array(n).fill(1) };
+  const sample: DetectionSample = {
+    id: record.id, pixels, width, height, boxes, classes, difficult, scores: new Float32Array(n).fill(1), labeled: record.annotationPath !== null,
+  };
   const keep = nonEmptyBoxes(boxes);
   return keep.length === n ? sample : selectObjects(sample, keep);
 }

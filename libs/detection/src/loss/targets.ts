@@ -25,6 +25,8 @@ export interface GroundTruthBatch {
   gtBox: Float32Array;
   gtClass: Int32Array;
   gtScore: Float32Array;
+  /** [N]: 0 marks an unlabeled image (no detection loss at all); absent means all labeled. */
+  labeled?: Uint8Array;
 }
 
 /** IoU of two boxes that share a centre (anchor matching compares shapes only). */

@@ -99,3 +99,16 @@ test('gradients flow through the loss (not the ignore mask) and descent lowers i
   assert.ok(last < first * 0.7, `loss ${first} -> ${last}`);
   tf.dispose(outputs);
 });
+
+test('unlabeled images get no detection loss and do not count in the batch mean', () => {
+  // image 1 has no GT; marked unlabeled, its 252 negatives drop out and the mean is over image 0 only
+  const outputs = zeroOutputs();
+  const gt = { ...groundTruth(), labeled: Uint8Array.from([1, 0]) };
+  const loss = yoloV3Loss(outputs, gt, spec, { inputSize: INPUT, ignoreThresh: 0.7, labelSmooth: false });
+  const ln2 = Math.log(2);
+  assert.ok(Math.abs(loss.obj.dataSync()[0] - 252 * ln2) < 1e-3);
+  assert.ok(Math.abs(loss.xy.dataSync()[0] - 1.875 * 2 * ln2) < 1e-4);
+  const none = yoloV3Loss(outputs, { ...groundTruth(), labeled: Uint8Array.from([0, 0]) }, spec, { inputSize: INPUT, ignoreThresh: 0.7, labelSmooth: false });
+  assert.equal(none.total.dataSync()[0], 0);
+  tf.dispose([...outputs, ...Object.values(loss), ...Object.values(none)]);
+});

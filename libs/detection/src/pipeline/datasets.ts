@@ -1,5 +1,7 @@
 import type { KdConfig } from '@kd/config';
-import { createEvalLoader, createTrainLoader, readVocDataset, type EvalLoader, type TrainLoader, type VocDataset, type WarningHandler } from '@kd/data';
+import {
+  createEvalLoader, createTrainLoader, readVocDataset, type EvalLoader, type TrainLoader, type VocDataset, type VocRecord, type WarningHandler,
+} from '@kd/data';
 
 /** A dataset split whose classes disagree with the config, or that holds no usable record. */
 export class DatasetConfigError extends Error {
@@ -20,8 +22,11 @@ export async function openSplit(config: KdConfig, which: 'train' | 'test', onPro
   return dataset;
 }
 
-/** The training loader the config describes, positioned at `startStep` for resumed runs. */
-export function trainLoaderFor(config: KdConfig, dataset: VocDataset, onWarning?: WarningHandler, startStep = 0): TrainLoader {
+/**
+ * The training loader the config describes, positioned at `startStep` for resumed runs;
+ * `unlabeled` images (distillation) fill train_reader.unlabeled.ratio of every batch.
+ */
+export function trainLoaderFor(config: KdConfig, dataset: VocDataset, onWarning?: WarningHandler, startStep = 0, unlabeled: VocRecord[] = []): TrainLoader {
   const r = config.train_reader;
   return createTrainLoader({
     records: dataset.records,
@@ -38,6 +43,8 @@ export function trainLoaderFor(config: KdConfig, dataset: VocDataset, onWarning?
       expand: r.augment.expand, crop: r.augment.crop, flip: r.augment.flip,
     },
     onWarning,
+    unlabeled,
+    unlabeledPerBatch: unlabeled.length > 0 ? Math.round((r.unlabeled?.ratio ?? 0) * r.batch_size) : 0,
   });
 }
 

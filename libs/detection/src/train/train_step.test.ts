@@ -23,7 +23,7 @@ function batch(): TrainBatch {
   gtBox.set([34 / 64, 32 / 64, 8 / 64, 48 / 64], 8);
   return {
     ids: ['a', 'b'], size, maxBoxes: 2, images, gtBox,
-    gtClass: Int32Array.from([0, 0, 1, 0]), gtScore: Float32Array.from([1, 0, 1, 0]),
+    gtClass: Int32Array.from([0, 0, 1, 0]), gtScore: Float32Array.from([1, 0, 1, 0]), labeled: Uint8Array.from([1, 1]),
   };
 }
 

@@ -43,7 +43,7 @@ export class TrainStep {
         const { grads } = tf.variableGrads(() => {
           const outputs = this.model.forward(x, ctx);
           const det = yoloV3Loss(outputs, {
-            batch: batch.ids.length, maxBoxes: batch.maxBoxes, gtBox: batch.gtBox, gtClass: batch.gtClass, gtScore: batch.gtScore,
+            batch: batch.ids.length, maxBoxes: batch.maxBoxes, gtBox: batch.gtBox, gtClass: batch.gtClass, gtScore: batch.gtScore, labeled: batch.labeled,
           }, this.model.spec, {
             inputSize: batch.size, ignoreThresh: this.config.yolo_head.ignore_thresh, labelSmooth: this.config.yolo_head.label_smooth,
           });

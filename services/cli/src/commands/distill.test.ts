@@ -23,7 +23,7 @@ const tiny = (saveDir: string) => [
 ];
 
 test('kd distill: l2, fine_grained and the paper loss train next to a frozen teacher; a mismatched teacher exits 2', () => {
-  assert.equal(run('make-dataset', 'shapes', '--out', data, '--train', '4', '--test', '2', '--unlabeled', '0', '--size', '96', '--seed', '5').status, 0);
+  assert.equal(run('make-dataset', 'shapes', '--out', data, '--train', '4', '--test', '2', '--unlabeled', '2', '--size', '96', '--seed', '5').status, 0);
   const teacherDir = join(tmp, 'teacher');
   const trained = run('train', '-c', teacher, ...tiny(teacherDir));
   assert.equal(trained.status, 0, trained.stderr);
@@ -43,6 +43,16 @@ test('kd distill: l2, fine_grained and the paper loss train next to a frozen tea
     assert.equal(summary.method, method);
     assert.equal(summary.steps, 2);
   }
+  // unlabeled images take half of every batch and get only the distillation terms
+  const unlabeled = ['-o', `train_reader.unlabeled.dir=${join(data, 'unlabeled')}`, '-o', 'train_reader.unlabeled.ratio=0.5'];
+  const withUnlabeled = run('distill', '-c', student, '-t', teacherConfig, '--teacher-pretrained', join(teacherDir, 'model_final'), ...tiny(join(tmp, 'u')),
+    '-o', 'distill.method=fine_grained_paper', ...unlabeled);
+  assert.equal(withUnlabeled.status, 0, withUnlabeled.stderr);
+  assert.match(withUnlabeled.stderr, /unlabeled: 2 images from .*, 1 per batch of 2/);
+  const plain = run('train', '-c', student, ...tiny(join(tmp, 'p')), ...unlabeled);
+  assert.equal(plain.status, 0, plain.stderr);
+  assert.match(plain.stderr, /warning: train_reader\.unlabeled is ignored/);
+
   // PaddleDetection's switch picks the fine-grained loss
   const fg = run('distill', '-c', student, '-t', teacherConfig, '--teacher-pretrained', join(teacherDir, 'model_final'), ...tiny(join(tmp, 'fg')), '-o', 'use_fine_grained_loss=true');
   assert.equal(fg.status, 0, fg.stderr);

@@ -1,27 +1,14 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { extname, join, parse, resolve } from 'node:path';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { createEvalLoader, drawBoxes, type VocRecord } from '@kd/data';
+import { createEvalLoader, drawBoxes, readImageFolder } from '@kd/data';
 import { initBackend } from '@kd/engine';
-import { createYoloV3, DatasetConfigError, detect, loadCheckpoint, type DetectorEvaluation } from '@kd/detection';
+import { createYoloV3, detect, loadCheckpoint, type DetectorEvaluation } from '@kd/detection';
 import { ProgressBar } from '../progress.ts';
 import { collect, exitTwoOnUsageError, reportUserErrors } from './common.ts';
 import { configFor } from './eval.ts';
 
 interface InferOptions { config?: string; weights: string; opt: string[]; images: string; out: string; drawThreshold: number }
-
-const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png']);
-
-/** Images of a folder (or one image file) as annotation-less records, sorted by name. */
-function imageRecords(path: string): VocRecord[] {
-  const root = resolve(path);
-  if (!existsSync(root)) throw new DatasetConfigError(`--images ${path}: does not exist`);
-  const files = statSync(root).isDirectory()
-    ? readdirSync(root).filter((f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase())).sort().map((f) => join(root, f))
-    : [root];
-  if (files.length === 0) throw new DatasetConfigError(`--images ${path}: no .jpg/.jpeg/.png files`);
-  return files.map((file) => ({ id: parse(file).name, imagePath: file, annotationPath: null, width: 0, height: 0, objects: [] }));
-}
 
 const probability = (value: string) => {
   const n = Number(value);
@@ -41,7 +28,7 @@ export function inferCommand(): Command {
     .option('--draw-threshold <p>', 'draw boxes scoring at least this (all go to the JSON)', probability, 0.5)
     .action((opts: InferOptions) => reportUserErrors('infer', async () => {
       const config = configFor(opts);
-      const records = imageRecords(opts.images);
+      const records = readImageFolder(opts.images);
       await initBackend();
       const model = createYoloV3(config);
       const loaded = loadCheckpoint(opts.weights, model.store, config);

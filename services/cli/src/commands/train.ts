@@ -2,7 +2,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { loadConfig, type KdConfig } from '@kd/config';
-import type { DataProblem, VocDataset } from '@kd/data';
+import { readImageFolder, type DataProblem, type VocDataset, type VocRecord } from '@kd/data';
 import { initBackend } from '@kd/engine';
 import {
   createYoloV3, evalLoaderFor, evaluateDetector, formatDuration, loadCheckpoint, openSplit, trainLoaderFor, trainLoop, TrainStep,
@@ -73,6 +73,19 @@ export interface RunTrainingOptions {
   summary?: Record<string, unknown>;
 }
 
+/** train_reader.unlabeled's images, for kd distill; kd train has no use for them and says so. */
+function unlabeledImages(config: KdConfig, distilling: boolean): VocRecord[] {
+  const spec = config.train_reader.unlabeled;
+  if (!spec || spec.ratio === 0) return [];
+  if (!distilling) {
+    log(`warning: train_reader.unlabeled is ignored: unlabeled images only get distillation terms (kd distill)`);
+    return [];
+  }
+  const records = readImageFolder(spec.dir);
+  log(`unlabeled: ${records.length} images from ${spec.dir}, ${Math.round(spec.ratio * config.train_reader.batch_size)} per batch of ${config.train_reader.batch_size}`);
+  return records;
+}
+
 /** The shared body of kd train and kd distill: data, resume, loop, summary. */
 export async function runTraining(o: RunTrainingOptions): Promise<void> {
   const { config, model } = o;
@@ -92,7 +105,8 @@ export async function runTraining(o: RunTrainingOptions): Promise<void> {
   }
   log(`${config.backbone.name} YOLOv3, ${(model.store.countTrainable() / 1e6).toFixed(2)}M parameters, ${trainSet.records.length} training images, ${config.num_classes} classes, backend ${o.backend}`);
 
-  const loader = trainLoaderFor(config, trainSet, (p) => log(`warning: ${p.file}: ${p.message} (skipped)`), startStep);
+  const unlabeled = unlabeledImages(config, o.extraLoss !== undefined);
+  const loader = trainLoaderFor(config, trainSet, (p) => log(`warning: ${p.file}: ${p.message} (skipped)`), startStep, unlabeled);
   const bar = new ProgressBar(o.command, config.max_iters);
   const abort = new AbortController();
   const onSignal = () => {

@@ -29,6 +29,12 @@ const yoloHead = z.strictObject({
   anchor_masks: z.array(z.array(z.number().int().min(0).max(8)).length(3)).length(3).default([[6, 7, 8], [3, 4, 5], [0, 1, 2]]),
   ignore_thresh: z.number().min(0).max(1).default(0.7),
   label_smooth: z.boolean().default(false),
+  /**
+   * Initial bias of the objectness channels (PaddleDetection: 0). A negative prior such as
+   * -4.6 (sigmoid 0.01) tames the thousands of negatives' first gradients when training
+   * from scratch, as RetinaNet's prior initialisation does.
+   */
+  obj_bias_init: z.number().default(0),
 });
 
 const nms = z.strictObject({

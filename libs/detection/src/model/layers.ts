@@ -70,10 +70,10 @@ export function convBn(store: ParamStore, name: string, inChannels: number, spec
   };
 }
 
-/** A plain conv with bias and no BN (the YOLO output convs). */
-export function convBias(store: ParamStore, name: string, inChannels: number, out: number) {
+/** A plain conv with bias and no BN (the YOLO output convs); `biasInit` per channel, default 0. */
+export function convBias(store: ParamStore, name: string, inChannels: number, out: number, biasInit?: Float32Array) {
   const weight = store.convWeight(`${name}.weight`, [1, 1, inChannels, out], inChannels);
-  const bias = store.vector(`${name}.bias`, out, 0);
+  const bias = biasInit ? store.vectorOf(`${name}.bias`, biasInit) : store.vector(`${name}.bias`, out, 0);
   return (x: tf.Tensor4D): tf.Tensor4D => tf.add(tf.conv2d(x, weight as tf.Tensor4D, 1, 'same'), bias);
 }
 

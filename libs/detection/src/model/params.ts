@@ -41,6 +41,11 @@ export class ParamStore {
     return this.add(name, tf.fill([size], value), true, false);
   }
 
+  /** A trainable vector with given initial values, no decay (output biases). */
+  vectorOf(name: string, values: Float32Array): tf.Variable {
+    return this.add(name, tf.tensor1d(values), true, false);
+  }
+
   /** A non-trainable running statistic (BN moving mean/variance). */
   statistic(name: string, size: number, value: number): tf.Variable {
     return this.add(name, tf.fill([size], value), false, false);

@@ -43,7 +43,9 @@ export function createYoloV3(config: KdConfig, seed = config.seed): YoloV3 {
   const store = new ParamStore(seed);
   const backbone = BACKBONES[config.backbone.name](store, config.backbone);
   const masks = config.yolo_head.anchor_masks;
-  const head = yoloV3Head(store, backbone.outChannels, config.num_classes, masks.map((m) => m.length), config.yolo_head.width);
+  const head = yoloV3Head(
+    store, backbone.outChannels, config.num_classes, masks.map((m) => m.length), config.yolo_head.width, config.yolo_head.obj_bias_init,
+  );
   return {
     store,
     spec: {

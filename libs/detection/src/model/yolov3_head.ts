@@ -14,6 +14,7 @@ const HEAD_CHANNELS = [512, 256, 128];
  */
 export function yoloV3Head(
   store: ParamStore, inChannels: [number, number, number], numClasses: number, anchorsPerScale: number[], width: number,
+  objBiasInit = 0,
 ) {
   const scales = HEAD_CHANNELS.map((base, s) => {
     const ch = scaleChannels(base, width);
@@ -27,7 +28,9 @@ export function yoloV3Head(
     ];
     const route = convBn(store, `${p}.route`, ch * 2, { out: ch, kernel: 1, act: 'leaky' });
     const tip = convBn(store, `${p}.tip`, ch, { out: ch * 2, kernel: 3, act: 'leaky' });
-    const output = convBias(store, `${p}.output`, ch * 2, anchorsPerScale[s] * (5 + numClasses));
+    const outputBias = new Float32Array(anchorsPerScale[s] * (5 + numClasses));
+    for (let a = 0; a < anchorsPerScale[s]; a++) outputBias[a * (5 + numClasses) + 4] = objBiasInit;
+    const output = convBias(store, `${p}.output`, ch * 2, outputBias.length, outputBias);
     const transition = s < 2
       ? convBn(store, `${p}.transition`, ch, { out: scaleChannels(base / 2, width), kernel: 1, act: 'leaky' })
       : undefined;

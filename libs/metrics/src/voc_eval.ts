@@ -33,20 +33,30 @@ export function vocIou(a: Box, b: Box): number {
 export function evaluateVoc(
   images: GroundTruthImage[], detections: Detection[], classes: string[], metric: ApMetric, iouThreshold = 0.5,
 ): VocEvaluation {
+  // One pass over the ground truth and one over the detections, grouped by class, instead of
+  // a filter of everything per class (the difference is several-fold at 5000 x 50).
+  const gtByClass = new Map<string, Map<string, { boxes: GroundTruthObject[]; matched: boolean[] }>>(classes.map((c) => [c, new Map()]));
+  const positivesByClass = new Map<string, number>(classes.map((c) => [c, 0]));
+  for (const image of images) {
+    for (const o of image.objects) {
+      const byImage = gtByClass.get(o.class);
+      if (byImage === undefined) continue;
+      let gt = byImage.get(image.id);
+      if (gt === undefined) byImage.set(image.id, (gt = { boxes: [], matched: [] }));
+      gt.boxes.push(o);
+      gt.matched.push(false);
+      if (!o.difficult) positivesByClass.set(o.class, positivesByClass.get(o.class)! + 1);
+    }
+  }
+  const detsByClass = new Map<string, Array<{ d: Detection; order: number }>>(classes.map((c) => [c, []]));
+  detections.forEach((d, order) => detsByClass.get(d.class)?.push({ d, order }));
+
   const perClass: Record<string, number> = {};
   for (const cls of classes) {
-    const gtByImage = new Map<string, { boxes: GroundTruthObject[]; matched: boolean[] }>();
-    let positives = 0;
-    for (const image of images) {
-      const boxes = image.objects.filter((o) => o.class === cls);
-      positives += boxes.filter((o) => !o.difficult).length;
-      gtByImage.set(image.id, { boxes, matched: boxes.map(() => false) });
-    }
+    const gtByImage = gtByClass.get(cls)!;
+    const positives = positivesByClass.get(cls)!;
     if (positives === 0) continue;
-    const ranked = detections
-      .map((d, order) => ({ d, order }))
-      .filter(({ d }) => d.class === cls)
-      .sort((a, b) => b.d.score - a.d.score || a.order - b.order);
+    const ranked = detsByClass.get(cls)!.sort((a, b) => b.d.score - a.d.score || a.order - b.order);
     const recall: number[] = [];
     const precision: number[] = [];
     let tp = 0;
@@ -55,13 +65,14 @@ export function evaluateVoc(
       const gt = gtByImage.get(d.image_id);
       let best = -1;
       let bestIou = -Infinity;
-      gt?.boxes.forEach((o, i) => {
-        const iou = vocIou(d.bbox, o.bbox);
+      const boxes = gt?.boxes ?? [];
+      for (let i = 0; i < boxes.length; i++) {
+        const iou = vocIou(d.bbox, boxes[i].bbox);
         if (iou > bestIou) {
           bestIou = iou;
           best = i;
         }
-      });
+      }
       if (gt != null && best >= 0 && bestIou > iouThreshold) {
         if (gt.boxes[best].difficult) continue;
         if (gt.matched[best]) fp++;

@@ -3,6 +3,7 @@ import { benchCommand } from './commands/bench.ts';
 import { dataCommands } from './commands/data.ts';
 import { distillCommand } from './commands/distill.ts';
 import { evalCommand } from './commands/eval.ts';
+import { experimentCommand } from './commands/experiment.ts';
 import { exportCommand } from './commands/export.ts';
 import { inferCommand } from './commands/infer.ts';
 import { mapCommand } from './commands/map.ts';
@@ -19,7 +20,7 @@ Environment:
 
 program.addCommand(benchCommand());
 program.addCommand(makeDatasetCommand());
-for (const command of [trainCommand(), distillCommand(), evalCommand(), inferCommand(), exportCommand(), mapCommand(), ...dataCommands()]) program.addCommand(command);
+for (const command of [trainCommand(), distillCommand(), evalCommand(), inferCommand(), exportCommand(), experimentCommand(), mapCommand(), ...dataCommands()]) program.addCommand(command);
 
 try {
   await program.parseAsync(process.argv);

@@ -6,7 +6,7 @@ import { readImageFolder, type DataProblem, type VocDataset, type VocRecord } fr
 import { initBackend } from '@kd/engine';
 import {
   createYoloV3, evalLoaderFor, evaluateDetector, formatDuration, loadCheckpoint, openSplit, trainLoaderFor, trainLoop, TrainStep,
-  type ExtraLoss, type YoloV3,
+  type ExtraLoss, type StepReport, type YoloV3,
 } from '@kd/detection';
 import { ProgressBar } from '../progress.ts';
 import { collect, exitTwoOnUsageError, reportUserErrors } from './common.ts';
@@ -71,6 +71,8 @@ export interface RunTrainingOptions {
   resume?: string;
   /** Extra fields for train_summary.json (e.g. the distillation method). */
   summary?: Record<string, unknown>;
+  /** Called after every step (kd experiment records loss curves). */
+  onStep?: (report: StepReport) => void;
 }
 
 /** train_reader.unlabeled's images, for kd distill; kd train has no use for them and says so. */
@@ -87,7 +89,7 @@ function unlabeledImages(config: KdConfig, distilling: boolean): VocRecord[] {
 }
 
 /** The shared body of kd train and kd distill: data, resume, loop, summary. */
-export async function runTraining(o: RunTrainingOptions): Promise<void> {
+export async function runTraining(o: RunTrainingOptions): Promise<Record<string, unknown>> {
   const { config, model } = o;
   const trainSet = await openSplit(config, 'train');
   reportProblems('train', trainSet.problems);
@@ -120,7 +122,10 @@ export async function runTraining(o: RunTrainingOptions): Promise<void> {
       config, trainStep, batches: loader, startStep, bestMap, signal: abort.signal, checkpointExtra: { classes: trainSet.classes },
       evaluate: testSet ? async () => (await evaluateOnTest(model, config, testSet)).mAP : undefined,
       log: (line) => { bar.clear(); log(line); },
-      onStep: (r) => bar.update(r.step, `loss ${r.losses.loss.toFixed(2)} eta ${formatDuration(r.etaSeconds)}`),
+      onStep: (r) => {
+        bar.update(r.step, `loss ${r.losses.loss.toFixed(2)} eta ${formatDuration(r.etaSeconds)}`);
+        o.onStep?.(r);
+      },
     });
     bar.done();
     const stats = loader.stats();
@@ -134,8 +139,10 @@ export async function runTraining(o: RunTrainingOptions): Promise<void> {
     writeJson(join(config.save_dir, 'train_summary.json'), record);
     log(`done: ${summary.steps} steps in ${formatDuration(summary.seconds)}, ${ips.toFixed(2)} images/s, waited ${summary.dataWaitSeconds.toFixed(1)} s on data, `
       + `${Object.keys(stats.skipped).length} files skipped, ${trainSet.problems.length} dataset problems${summary.bestMap != null ? `, best mAP ${(100 * summary.bestMap).toFixed(2)}% at step ${summary.bestStep}` : ''}`);
+    return record;
   } finally {
     process.off('SIGINT', onSignal);
+    trainStep.optimizer.dispose();
     await loader.close();
   }
 }

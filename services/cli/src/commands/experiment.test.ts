@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { XMLValidator } from 'fast-xml-parser';
+import { mean, std } from '../experiment/stats.ts';
+
+const kd = fileURLToPath(new URL('../../bin/kd.js', import.meta.url));
+const root = fileURLToPath(new URL('../../../../', import.meta.url));
+const tmp = mkdtempSync(join(tmpdir(), 'kd-experiment-'));
+test.after(() => rmSync(tmp, { recursive: true, force: true }));
+
+test('mean and sample std, checked by hand', () => {
+  assert.equal(mean([1, 2, 3, 6]), 3);
+  assert.ok(Math.abs(std([1, 2, 3, 6]) - Math.sqrt(14 / 3)) < 1e-12);
+  assert.equal(std([5]), 0);
+});
+
+test('kd experiment --quick: a teacher, every method over two seeds, the JSON, the table and three charts', () => {
+  const out = join(tmp, 'results');
+  const r = spawnSync(process.execPath, [kd, 'experiment', '--quick', '--seeds', '2', '--out', out, '--work', join(tmp, 'work')],
+    { cwd: root, encoding: 'utf8', env: { ...process.env, KD_BACKEND: 'wasm' } });
+  assert.equal(r.status, 0, r.stderr);
+  const result = JSON.parse(readFileSync(join(out, 'experiment.json'), 'utf8'));
+  assert.equal(result.runs.length, 10);
+  const methods = ['baseline', 'l2', 'fine_grained', 'fine_grained_paper', 'fine_grained_paper+unlabeled'];
+  assert.deepEqual([...new Set(result.runs.map((x: { method: string }) => x.method))], methods);
+  for (const run of result.runs) {
+    assert.deepEqual(Object.keys(run).sort(), ['curve', 'map_11point', 'map_area', 'method', 'seed', 'steps', 'wall_s']);
+    assert.equal(run.steps, 3);
+    assert.ok(run.map_11point >= 0 && run.map_11point <= 1 && run.wall_s > 0);
+    assert.equal(run.curve.step.length, 3);
+    assert.equal(run.curve.distill_loss.length, run.method === 'baseline' ? 0 : 3);
+  }
+  assert.ok(result.teacher.map_11point >= 0);
+  const md = readFileSync(join(out, 'experiment.md'), 'utf8');
+  for (const m of methods) assert.match(md, new RegExp(`\\| ${m.replace('+', '\\+')} \\| 2 \\| \\d+\\.\\d\\d \\+- \\d+\\.\\d\\d \\|`));
+  assert.match(md, /\| teacher \(/);
+  assert.match(md, /608: 76\.2 -> 79\.0 \(\+2\.8\), teacher 82\.6/);
+  for (const chart of ['experiment-map.svg', 'experiment-loss.svg', 'experiment-distill-loss.svg']) {
+    const svg = readFileSync(join(out, chart), 'utf8');
+    assert.equal(XMLValidator.validate(svg), true, chart);
+    assert.match(svg, /fine_grained_paper\+unlabeled/);
+  }
+});

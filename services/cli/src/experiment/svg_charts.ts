@@ -1,0 +1,79 @@
+// Two small SVG chart writers (no dependency): bars with error bars, and line series.
+
+const W = 720;
+const H = 400;
+const M = { left: 64, right: 210, top: 40, bottom: 70 };
+const COLOURS = ['#4363d8', '#e6194b', '#3cb44b', '#f58231', '#911eb4', '#42d4f4', '#f032e6', '#808000'];
+const esc = (s: string) => s.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function frame(title: string, yLabel: string, yMax: number, body: string[], xLabel = ''): string {
+  const plotH = H - M.top - M.bottom;
+  const ticks = Array.from({ length: 6 }, (_, i) => (yMax * i) / 5);
+  const grid = ticks.map((t) => {
+    const y = M.top + plotH - (t / yMax) * plotH;
+    return `<line x1="${M.left}" y1="${y}" x2="${W - M.right}" y2="${y}" stroke="#ddd"/><text x="${M.left - 6}" y="${y + 4}" text-anchor="end" font-size="11">${+t.toPrecision(3)}</text>`;
+  });
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">`,
+    `<rect width="${W}" height="${H}" fill="#fff"/>`,
+    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15">${esc(title)}</text>`,
+    ...grid,
+    `<text x="16" y="${M.top + plotH / 2}" transform="rotate(-90 16 ${M.top + plotH / 2})" text-anchor="middle" font-size="12">${esc(yLabel)}</text>`,
+    xLabel ? `<text x="${(M.left + W - M.right) / 2}" y="${H - 12}" text-anchor="middle" font-size="12">${esc(xLabel)}</text>` : '',
+    ...body,
+    '</svg>',
+  ].join('\n');
+}
+
+export interface Bar { label: string; mean: number; std: number }
+
+/** Bars with +-std error bars, and an optional dashed reference line (e.g. the teacher). */
+export function barChart(title: string, yLabel: string, bars: Bar[], reference?: { label: string; value: number }): string {
+  const yMax = Math.max(1e-9, ...bars.map((b) => b.mean + b.std), reference?.value ?? 0) * 1.15;
+  const plotW = W - M.left - M.right;
+  const plotH = H - M.top - M.bottom;
+  const y = (v: number) => M.top + plotH - (v / yMax) * plotH;
+  const slot = plotW / Math.max(1, bars.length);
+  const body = bars.flatMap((b, i) => {
+    const x = M.left + i * slot + slot * 0.2;
+    const w = slot * 0.6;
+    const cx = x + w / 2;
+    return [
+      `<rect x="${x}" y="${y(b.mean)}" width="${w}" height="${y(0) - y(b.mean)}" fill="${COLOURS[i % COLOURS.length]}"/>`,
+      `<line x1="${cx}" y1="${y(b.mean - b.std)}" x2="${cx}" y2="${y(b.mean + b.std)}" stroke="#000"/>`,
+      `<text x="${cx}" y="${y(b.mean + b.std) - 4}" text-anchor="middle" font-size="11">${b.mean.toFixed(2)}</text>`,
+      `<text x="${cx}" y="${H - M.bottom + 16}" text-anchor="middle" font-size="11">${esc(b.label)}</text>`,
+    ];
+  });
+  if (reference) {
+    body.push(`<line x1="${M.left}" y1="${y(reference.value)}" x2="${W - M.right}" y2="${y(reference.value)}" stroke="#000" stroke-dasharray="6 4"/>`,
+      `<text x="${W - M.right + 6}" y="${y(reference.value) + 4}" font-size="11">${esc(reference.label)} ${reference.value.toFixed(2)}</text>`);
+  }
+  return frame(title, yLabel, yMax, body);
+}
+
+export interface Series { label: string; points: Array<[number, number]> }
+
+/** Line series over a shared x axis (e.g. loss by step). */
+export function lineChart(title: string, xLabel: string, yLabel: string, series: Series[]): string {
+  const xs = series.flatMap((s) => s.points.map((p) => p[0]));
+  const xMax = Math.max(1, ...xs);
+  const yMax = Math.max(1e-9, ...series.flatMap((s) => s.points.map((p) => p[1]))) * 1.05;
+  const plotW = W - M.left - M.right;
+  const plotH = H - M.top - M.bottom;
+  const px = (v: number) => M.left + (v / xMax) * plotW;
+  const py = (v: number) => M.top + plotH - (v / yMax) * plotH;
+  const body = series.flatMap((s, i) => {
+    const colour = COLOURS[i % COLOURS.length];
+    const path = s.points.map(([x, yv], k) => `${k ? 'L' : 'M'}${px(x).toFixed(1)},${py(yv).toFixed(1)}`).join(' ');
+    const ly = M.top + 14 + i * 16;
+    return [
+      `<path d="${path}" fill="none" stroke="${colour}" stroke-width="1.5"/>`,
+      `<line x1="${W - M.right + 8}" y1="${ly - 4}" x2="${W - M.right + 24}" y2="${ly - 4}" stroke="${colour}" stroke-width="2"/>`,
+      `<text x="${W - M.right + 28}" y="${ly}" font-size="11">${esc(s.label)}</text>`,
+    ];
+  });
+  body.push(`<text x="${W - M.right}" y="${H - M.bottom + 16}" text-anchor="end" font-size="11">${xMax}</text>`,
+    `<text x="${M.left}" y="${H - M.bottom + 16}" font-size="11">0</text>`);
+  return frame(title, yLabel, yMax, body, xLabel);
+}

@@ -32,7 +32,7 @@ export function evalCommand(): Command {
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({
           mAP: result.mAP, per_class: result.perClass, metric: config.map_type, fps: result.fps, images: result.images,
-          size: config.eval_reader.size, weights: loaded.dir, step: loaded.step, content_hash: loaded.contentHash,
+          size: config.eval_reader.size, weights: opts.weights, step: loaded.step, content_hash: loaded.contentHash,
         })}\n`);
       } else {
         process.stdout.write(formatApTable(result.perClass, result.mAP, config.map_type));

@@ -17,7 +17,7 @@ test('kd make-dataset shapes writes a VOC tree and prints a summary', () => {
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /images {5}trainval 4, test 2, unlabeled 3/);
   assert.match(r.stdout, /yellow_hexagon/);
-  assert.match(r.stderr, /9\/9 images \(100%\) done/);
+  assert.match(r.stderr, /kd make-dataset: images 9\/9 \(100%\) done/);
   assert.equal(readdirSync(join(out, 'VOCdevkit/VOC2012/JPEGImages')).length, 6);
   assert.equal(readdirSync(join(out, 'VOCdevkit/VOC2012/Annotations')).length, 6);
   assert.equal(readdirSync(join(out, 'unlabeled')).length, 3);

@@ -1,6 +1,7 @@
 // `kd make-dataset shapes`: writes the built-in procedurally drawn VOC dataset.
 import { Argument, Command, InvalidArgumentError } from 'commander';
 import { generateShapesDataset, SHAPES_DEFAULTS, type ShapesDataset } from '@kd/data';
+import { progressReporter } from '../progress.ts';
 
 function count(value: string): number {
   const n = Number(value);
@@ -18,22 +19,6 @@ function integer(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n)) throw new InvalidArgumentError(`expected an integer, got "${value}"`);
   return n;
-}
-
-/** Progress on stderr with an ETA: a line redrawn in place on a TTY, else a line every 5 s. */
-function progress(total: number): (done: number) => void {
-  const tty = process.stderr.isTTY === true;
-  const start = Date.now();
-  let last = start;
-  return (done) => {
-    const now = Date.now();
-    const finished = done === total;
-    if (now - last < (tty ? 100 : 5000) && !finished) return;
-    last = now;
-    const eta = finished ? `done in ${((now - start) / 1000).toFixed(1)} s` : `ETA ${Math.ceil(((now - start) / done) * (total - done) / 1000)} s`;
-    const line = `kd make-dataset: ${done}/${total} images (${Math.round((100 * done) / total)}%) ${eta}`;
-    process.stderr.write(tty ? `\r${line}\x1b[K${finished ? '\n' : ''}` : `${line}\n`);
-  };
 }
 
 function summary(ds: ShapesDataset, seconds: number): string {
@@ -74,8 +59,9 @@ Writes DIR/VOCdevkit/VOC2012/{JPEGImages,Annotations}, DIR/trainval.txt, DIR/tes
 DIR/label_list.txt, DIR/unlabeled/*.jpg and DIR/unlabeled.txt.`)
     .action(async (_name: string, opts: { out: string; train: number; test: number; unlabeled: number; size: number; seed: number }) => {
       const start = Date.now();
-      const report = progress(opts.train + opts.test + opts.unlabeled);
-      const ds = await generateShapesDataset({ ...opts, onProgress: (done) => report(done) });
+      const total = opts.train + opts.test + opts.unlabeled;
+      const report = progressReporter('kd make-dataset');
+      const ds = await generateShapesDataset({ ...opts, onProgress: (done) => report('images', done, total) });
       process.stdout.write(summary(ds, (Date.now() - start) / 1000));
     });
 }

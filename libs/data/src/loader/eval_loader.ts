@@ -1,9 +1,10 @@
 // The evaluation loader: every record once, in order, resized to one size, on worker threads.
 import type { EvalBatch, VocRecord } from '../types.ts';
 import { JobPool } from './pool.ts';
+import { PooledLoader } from './pooled_loader.ts';
 import type { JobResult } from './jobs.ts';
 import { LoaderError } from './errors.ts';
-import { defaultWarning, emptyStats, record, type LoaderStats, type WarningHandler } from './stats.ts';
+import { defaultWarning, record, type WarningHandler } from './stats.ts';
 
 export interface EvalLoaderOptions {
   records: VocRecord[];
@@ -22,16 +23,14 @@ export interface EvalLoaderOptions {
  * batch (warned once, counted in stats().skipped); a batch with no readable image is not yielded.
  * Workers are terminated after the last batch, or by close().
  */
-export class EvalLoader implements AsyncIterableIterator<EvalBatch> {
-  private readonly pool: JobPool;
+export class EvalLoader extends PooledLoader<EvalBatch> {
   private readonly pending: Array<Promise<JobResult>> = [];
-  private readonly counters: LoaderStats = emptyStats();
   private readonly onWarning: WarningHandler;
   private readonly prefetch: number;
   private nextStart = 0;
-  private closed = false;
 
   constructor(private readonly options: EvalLoaderOptions) {
+    super();
     for (const key of ['size', 'batchSize'] as const) {
       if (!Number.isInteger(options[key]) || options[key] < 1) throw new LoaderError(`${key}: expected an integer >= 1, got ${options[key]}`);
     }
@@ -70,26 +69,6 @@ export class EvalLoader implements AsyncIterableIterator<EvalBatch> {
     }
     await this.close();
     return { done: true, value: undefined };
-  }
-
-  async return(): Promise<IteratorResult<EvalBatch>> {
-    await this.close();
-    return { done: true, value: undefined };
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  /** Batches and images delivered, skipped files, consumer wait time. */
-  stats(): LoaderStats {
-    return structuredClone(this.counters);
-  }
-
-  /** Terminates the workers. */
-  async close(): Promise<void> {
-    this.closed = true;
-    await this.pool.close();
   }
 }
 

@@ -6,9 +6,10 @@ import { MAX_BOXES } from '../transforms/batch.ts';
 import { PPDET_TRAIN_SIZES } from '../transforms/resize.ts';
 import { TrainSchedule } from './schedule.ts';
 import { JobPool } from './pool.ts';
+import { PooledLoader } from './pooled_loader.ts';
 import type { JobResult } from './jobs.ts';
 import { LoaderError } from './errors.ts';
-import { defaultWarning, emptyStats, record, type LoaderStats, type WarningHandler } from './stats.ts';
+import { defaultWarning, record, type WarningHandler } from './stats.ts';
 
 export interface TrainLoaderOptions {
   records: VocRecord[];
@@ -39,18 +40,16 @@ function checkInt(name: string, value: number, min: number): void {
 }
 
 /** An endless async iterator of TrainBatch; same seed and options, same batches. Call close() (or break a for-await). */
-export class TrainLoader implements AsyncIterableIterator<TrainBatch> {
-  private readonly pool: JobPool;
+export class TrainLoader extends PooledLoader<TrainBatch> {
   private readonly schedule: TrainSchedule;
   private readonly augment: AugmentOptions;
   private readonly maxBoxes: number;
   private readonly prefetch: number;
   private readonly onWarning: WarningHandler;
   private readonly pending: Array<Promise<JobResult>> = [];
-  private readonly counters: LoaderStats = emptyStats();
-  private closed = false;
 
   constructor(options: TrainLoaderOptions) {
+    super();
     const { records, batchSize } = options;
     if (records.length === 0) throw new LoaderError('records: the training set is empty');
     checkInt('batchSize', batchSize, 1);
@@ -103,27 +102,6 @@ export class TrainLoader implements AsyncIterableIterator<TrainBatch> {
     const batch = result.batch as TrainBatch;
     record(this.counters, result, batch.ids.length, this.onWarning);
     return { done: false, value: batch };
-  }
-
-  /** Called when a for-await loop ends early: closes the loader. */
-  async return(): Promise<IteratorResult<TrainBatch>> {
-    await this.close();
-    return { done: true, value: undefined };
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  /** Batches and images delivered, skipped files, substitutions, consumer wait time. */
-  stats(): LoaderStats {
-    return structuredClone(this.counters);
-  }
-
-  /** Terminates the workers; later next() calls report done. */
-  async close(): Promise<void> {
-    this.closed = true;
-    await this.pool.close();
   }
 }
 

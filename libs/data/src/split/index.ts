@@ -1,3 +1,2 @@
-export { mulberry32, shuffled } from './prng.ts';
 export { writeFilesAtomic } from './atomic_write.ts';
 export { splitVoc, type SplitVocOptions, type SplitVocResult } from './split_voc.ts';

@@ -2,25 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mulberry32, shuffled } from './prng.ts';
 import { splitVoc } from './split_voc.ts';
 import { readVocDataset } from '../voc/read_dataset.ts';
 import { tempDir, writeJpeg, writeVocPair } from '../voc/test_fixtures.ts';
-
-test('mulberry32 is deterministic and uniform enough; shuffled is a permutation', () => {
-  const a = mulberry32(42);
-  const b = mulberry32(42);
-  const xs = Array.from({ length: 1000 }, () => a());
-  assert.deepEqual(xs, Array.from({ length: 1000 }, () => b()));
-  assert.ok(xs.every((x) => x >= 0 && x < 1));
-  const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
-  assert.ok(Math.abs(mean - 0.5) < 0.05, `mean ${mean}`);
-  assert.notDeepEqual(xs.slice(0, 5), Array.from({ length: 5 }, mulberry32(43)));
-  const items = Array.from({ length: 50 }, (_, i) => i);
-  const s = shuffled(items, mulberry32(1));
-  assert.notDeepEqual(s, items);
-  assert.deepEqual([...s].sort((x, y) => x - y), items);
-});
 
 // 20 annotated images and 2 without annotation, in dataset/voc/VOCdevkit/VOC2012.
 async function makeDataset() {

@@ -3,7 +3,7 @@ import { extname, join, relative, sep } from 'node:path';
 import { VocDatasetError } from '../voc/errors.ts';
 import { resolveVocLayout } from '../voc/layout.ts';
 import { writeFilesAtomic } from './atomic_write.ts';
-import { mulberry32, shuffled } from './prng.ts';
+import { Rng } from '../random.ts';
 
 export interface SplitVocOptions {
   /** Fraction of images that go to trainval.txt, 0 < ratio < 1 (the notebook's 0.9). */
@@ -29,7 +29,7 @@ const listPath = (root: string, p: string) => relative(root, p).split(sep).join(
 
 /**
  * Splits a VOC dataset like the PaddleDetection notebook: lists JPEGImages of every year folder
- * (sorted, so the order does not depend on the file system), shuffles them with mulberry32(seed),
+ * (sorted, so the order does not depend on the file system), shuffles them with Rng(seed),
  * puts the first floor(ratio * n) in trainval.txt and the rest in test.txt, at the dataset root,
  * lines `<image> <xml>` relative to it. Images without an annotation are skipped. Atomic writes.
  */
@@ -53,7 +53,7 @@ export function splitVoc(dir: string, options: SplitVocOptions): SplitVocResult 
       else lines.push(`${listPath(layout.root, image)} ${listPath(layout.root, annotation)}\n`);
     }
   }
-  const order = shuffled(lines, mulberry32(options.seed));
+  const order = new Rng(options.seed).shuffle([...lines]);
   const cut = Math.floor(options.ratio * order.length);
   const trainvalPath = join(layout.root, 'trainval.txt');
   const testPath = join(layout.root, 'test.txt');

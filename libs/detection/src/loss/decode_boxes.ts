@@ -25,12 +25,3 @@ export function decodeBoxes(xy: tf.Tensor, wh: tf.Tensor, anchors: Array<[number
     return tf.concat([centre, size], 4);
   });
 }
-
-/** Centre boxes [..., 4] (cx, cy, w, h) to corners (x1, y1, x2, y2). */
-export function centreToCorners(boxes: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => {
-    const [c, s] = tf.split(boxes, 2, -1);
-    const half = tf.div(s, 2);
-    return tf.concat([tf.sub(c, half), tf.add(c, half)], -1);
-  });
-}

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { mulberry32 } from '@kd/data';
+import { Rng } from '@kd/data';
 import { evaluateVoc, type Box, type Detection, type GroundTruthImage } from '@kd/metrics';
 import { positiveInt } from './common.ts';
 
@@ -40,7 +40,8 @@ export interface BenchMapResult {
  * class), the rest random boxes (scores 0..0.6). Scores on a 1e-4 grid so ties occur.
  */
 function generate(cfg: BenchMapConfig): { classes: string[]; images: GroundTruthImage[]; detections: Detection[] } {
-  const rand = mulberry32(cfg.seed);
+  const rng = new Rng(cfg.seed);
+  const rand = () => rng.next();
   const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
   const classes = Array.from({ length: cfg.classes }, (_, i) => `class${i}`);
   const pick = () => classes[int(0, classes.length - 1)];

@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { ConfigError, loadConfig, type KdConfig } from '@kd/config';
-import { generateShapesDataset, SHAPES_DEFAULTS } from '@kd/data';
+import { generateShapesDataset, SHAPES_DEFAULTS, writeFilesAtomic } from '@kd/data';
 import { teacherDistillation } from '@kd/distill';
 import { initBackend } from '@kd/engine';
 import {
@@ -30,11 +30,7 @@ interface ExperimentOptions {
 }
 
 const log = (line: string) => process.stderr.write(`kd experiment: ${line}\n`);
-
-function writeAtomic(path: string, text: string): void {
-  writeFileSync(`${path}.tmp`, text);
-  renameSync(`${path}.tmp`, path);
-}
+const writeAtomic = (path: string, content: string) => writeFilesAtomic([{ path, content }]);
 
 /** mAP(0.50) with 11point and area on the config's test split. */
 async function mapBoth(model: YoloV3, config: KdConfig): Promise<{ map_11point: number; map_area: number }> {

@@ -1,7 +1,7 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { createEvalLoader, drawBoxes, readImageFolder } from '@kd/data';
+import { createEvalLoader, drawBoxes, readImageFolder, writeFilesAtomic } from '@kd/data';
 import { initBackend } from '@kd/engine';
 import { createYoloV3, detect, loadCheckpoint, type DetectorEvaluation } from '@kd/detection';
 import { ProgressBar } from '../progress.ts';
@@ -46,8 +46,7 @@ export function inferCommand(): Command {
       bar.done();
       mkdirSync(opts.out, { recursive: true });
       const jsonPath = join(opts.out, 'detections.json');
-      writeFileSync(`${jsonPath}.tmp`, `${JSON.stringify(result.detections)}\n`);
-      renameSync(`${jsonPath}.tmp`, jsonPath);
+      writeFilesAtomic([{ path: jsonPath, content: `${JSON.stringify(result.detections)}\n` }]);
       for (const record of records) {
         const boxes = result.detections.filter((d) => d.image_id === record.id && d.score >= opts.drawThreshold)
           .map((d) => ({ bbox: d.bbox, label: d.class, score: d.score }));

@@ -1,8 +1,8 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { loadConfig, type KdConfig } from '@kd/config';
-import { readImageFolder, type DataProblem, type VocDataset, type VocRecord } from '@kd/data';
+import { readImageFolder, writeFilesAtomic, type DataProblem, type VocDataset, type VocRecord } from '@kd/data';
 import { initBackend } from '@kd/engine';
 import {
   createYoloV3, evalLoaderFor, evaluateDetector, formatDuration, loadCheckpoint, openSplit, trainLoaderFor, trainLoop, TrainStep,
@@ -19,12 +19,6 @@ const log = (line: string) => process.stderr.write(`${new Date().toISOString().r
 function reportProblems(what: string, problems: DataProblem[]): void {
   for (const p of problems.slice(0, 10)) log(`warning: ${p.file}: ${p.kind}: ${p.message}`);
   if (problems.length > 10) log(`warning: ... ${problems.length - 10} more problems in the ${what} set (kd check-data lists them)`);
-}
-
-/** Writes JSON atomically (tmp + rename) so a crash never leaves half a summary. */
-function writeJson(path: string, value: unknown): void {
-  writeFileSync(`${path}.tmp`, `${JSON.stringify(value, null, 2)}\n`);
-  renameSync(`${path}.tmp`, path);
 }
 
 /** mAP of the model on the test split, with a log line per evaluation. */
@@ -136,7 +130,7 @@ export async function runTraining(o: RunTrainingOptions): Promise<Record<string,
       best_map: summary.bestMap, best_step: summary.bestStep, skipped_files: Object.keys(stats.skipped).length,
       dataset_problems: trainSet.problems.length,
     };
-    writeJson(join(config.save_dir, 'train_summary.json'), record);
+    writeFilesAtomic([{ path: join(config.save_dir, 'train_summary.json'), content: `${JSON.stringify(record, null, 2)}\n` }]);
     log(`done: ${summary.steps} steps in ${formatDuration(summary.seconds)}, ${ips.toFixed(2)} images/s, waited ${summary.dataWaitSeconds.toFixed(1)} s on data, `
       + `${Object.keys(stats.skipped).length} files skipped, ${trainSet.problems.length} dataset problems${summary.bestMap != null ? `, best mAP ${(100 * summary.bestMap).toFixed(2)}% at step ${summary.bestStep}` : ''}`);
     return record;

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { benchCommand } from './commands/bench.ts';
 import { dataCommands } from './commands/data.ts';
+import { demoCommand } from './commands/demo.ts';
 import { distillCommand } from './commands/distill.ts';
 import { evalCommand } from './commands/eval.ts';
 import { experimentCommand } from './commands/experiment.ts';
@@ -18,6 +19,7 @@ const program = new Command('kd')
 Environment:
   KD_BACKEND   tfjs backend: auto (default: tfjs-node-gpu, tfjs-node, wasm, cpu), tensorflow, wasm, cpu`);
 
+program.addCommand(demoCommand());
 program.addCommand(benchCommand());
 program.addCommand(makeDatasetCommand());
 for (const command of [trainCommand(), distillCommand(), evalCommand(), inferCommand(), exportCommand(), experimentCommand(), mapCommand(), ...dataCommands()]) program.addCommand(command);

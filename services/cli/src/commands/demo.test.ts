@@ -1,0 +1,47 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { demoTable } from './demo.ts';
+
+const kd = fileURLToPath(new URL('../../bin/kd.js', import.meta.url));
+const root = fileURLToPath(new URL('../../../../', import.meta.url));
+const tmp = mkdtempSync(join(tmpdir(), 'kd-demo-test-'));
+test.after(() => rmSync(tmp, { recursive: true, force: true }));
+
+test('the closing table: one aligned row per model, mAP in percent, "-" where a model was not trained', () => {
+  const table = demoTable([
+    { model: 'teacher (ResNet)', params_m: 6.657, map_11point: 0.4321, eval_images_per_s: 12.34 },
+    { model: 'student, l2', params_m: 1.5, map_11point: 0.05, train_images_per_s: 9.87, eval_images_per_s: 25 },
+  ]).split('\n');
+  assert.equal(table.length, 4);
+  assert.match(table[2], /^teacher \(ResNet\)\s+6\.66M\s+43\.21%\s+-\s+12\.3$/);
+  assert.match(table[3], /^student, l2\s+1\.50M\s+5\.00%\s+9\.9\s+25\.0$/);
+  assert.equal(new Set(table.map((l) => l.length)).size, 1, 'columns are aligned');
+});
+
+test('npm start -- --quick: the shipped teacher, a baseline and a distilled student, and the table', () => {
+  const work = join(tmp, 'work');
+  const r = spawnSync('npm', ['start', '--', '--quick', '--work', work], { cwd: root, encoding: 'utf8', env: { ...process.env, KD_BACKEND: 'wasm' } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /teacher \(ResNet\)\s+6\.66M\s+\d+\.\d\d%\s+-/);
+  assert.match(r.stdout, /student, baseline .*%\s+\d+\.\d\s+\d+\.\d/);
+  assert.match(r.stdout, /student, l2 .*%\s+\d+\.\d\s+\d+\.\d/);
+  assert.match(r.stderr, /distill_loss/);
+  const result = JSON.parse(readFileSync(join(work, 'demo.json'), 'utf8'));
+  assert.equal(result.steps, 3);
+  assert.deepEqual(result.rows.map((row: { model: string }) => row.model), ['teacher (ResNet)', 'student, baseline', 'student, l2']);
+});
+
+test('kd demo: an unknown method or a missing teacher is exit 2 with the option named, before any training', () => {
+  const bad = spawnSync(process.execPath, [kd, 'demo', '--quick', '--method', 'l3', '--work', join(tmp, 'bad')], { cwd: root, encoding: 'utf8' });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--method l3: not one of l2, fine_grained, fine_grained_paper/);
+  const missing = spawnSync(process.execPath, [kd, 'demo', '--quick', '--teacher', join(tmp, 'nowhere'), '--work', join(tmp, 'bad')], { cwd: root, encoding: 'utf8' });
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /--teacher .*nowhere: no model\.json there/);
+  assert.doesNotMatch(missing.stderr, /step 1 /);
+});

@@ -1,0 +1,93 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { ConfigError, loadConfig } from '@kd/config';
+import { writeFilesAtomic } from '@kd/data';
+import { initBackend } from '@kd/engine';
+import {
+  ensureShapesDataset, loadTeacher, QUICK_OVERRIDES, scheduleOverrides, SHIPPED_TEACHER, testMaps, trainStudent, type TestMaps,
+} from '../experiment/student_runs.ts';
+import { exitTwoOnUsageError, positiveInt, reportUserErrors } from './common.ts';
+
+interface DemoOptions { quick?: boolean; steps?: number; method: string; teacher: string; student: string; data: string; work: string; seed: number }
+
+/** One row of the closing table. */
+export interface DemoRow { model: string; params_m: number; map_11point: number; train_images_per_s?: number; eval_images_per_s: number }
+
+const log = (line: string) => process.stderr.write(`kd demo: ${line}\n`);
+
+/** Default student steps: what fits the whole demo in about ten minutes on a 2-core laptop (README, "Quickstart"). */
+export const DEMO_STEPS = 300;
+
+/** The closing table, as plain text. */
+export function demoTable(rows: DemoRow[]): string {
+  const head = ['model', 'params', 'mAP(0.50, 11point)', 'train img/s', 'eval img/s'];
+  const cells = rows.map((r) => [
+    r.model, `${r.params_m.toFixed(2)}M`, `${(100 * r.map_11point).toFixed(2)}%`,
+    r.train_images_per_s === undefined ? '-' : r.train_images_per_s.toFixed(1), r.eval_images_per_s.toFixed(1),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join('  ');
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
+}
+
+/** `kd demo` (npm start): the shipped teacher, a baseline student and a distilled one, side by side. */
+export function demoCommand(): Command {
+  return exitTwoOnUsageError(new Command('demo'))
+    .description('the first thing to run: distil a student from the shipped teacher next to a baseline student, then compare')
+    .option('--quick', 'a tiny generated dataset and tiny students, a few steps (about a minute; for tests)')
+    .option('--steps <n>', `student steps (default ${DEMO_STEPS}; --quick: 3)`, positiveInt)
+    .option('--method <name>', 'distillation method (l2, fine_grained, fine_grained_paper)', 'l2')
+    .option('--teacher <checkpoint>', 'trained teacher checkpoint', SHIPPED_TEACHER)
+    .option('--student <file>', 'student config', 'configs/yolov3_mobilenet_v1_shapes.yml')
+    .option('--data <dir>', 'dataset (generated with kd make-dataset shapes on first use)', 'data/shapes')
+    .option('--work <dir>', 'where the two students are saved', 'output/demo')
+    .option('--seed <n>', 'seed of both students (same initial weights and batches)', (v) => Number.parseInt(v, 10), 0)
+    .addHelpText('after', `
+Both students start from the same weights and see the same batches; the distilled one also
+learns from the teacher's outputs. Ends with a table of teacher, baseline and distilled mAP
+and images/s; the table is also written to WORK/demo.json.`)
+    .action((opts: DemoOptions) => reportUserErrors('demo', () => demo(opts)));
+}
+
+const DEMO_METHODS = ['l2', 'fine_grained', 'fine_grained_paper'];
+
+async function demo(opts: DemoOptions): Promise<void> {
+  if (!DEMO_METHODS.includes(opts.method.replace(/\+unlabeled$/, ''))) {
+    throw new ConfigError(`--method ${opts.method}: not one of ${DEMO_METHODS.join(', ')} (optionally with +unlabeled)`);
+  }
+  if (!existsSync(join(opts.teacher, 'model.json'))) {
+    throw new ConfigError(`--teacher ${opts.teacher}: no model.json there (train one: kd train -c configs/yolov3_r34_shapes.yml)`);
+  }
+  const backend = await initBackend();
+  const data = opts.quick ? join(mkdtempSync(join(tmpdir(), 'kd-demo-')), 'shapes') : opts.data;
+  await ensureShapesDataset(data, opts.quick === true, log);
+  const base = [`dataset.dir=${data}`, `seed=${opts.seed}`, ...(opts.quick ? QUICK_OVERRIDES : [])];
+  const studentDefaults = loadConfig(opts.student, base);
+  const steps = opts.steps ?? (opts.quick ? 3 : DEMO_STEPS);
+
+  const { teacher, config: teacherConfig, step } = loadTeacher(opts.teacher, data, studentDefaults.eval_reader);
+  log(`teacher ${teacherConfig.backbone.name} from ${opts.teacher} (trained ${step} steps); evaluating it on the test split`);
+  const rows: DemoRow[] = [];
+  const addRow = (model: string, params: number, maps: TestMaps, train?: number) => {
+    rows.push({ model, params_m: params / 1e6, map_11point: maps.map_11point, eval_images_per_s: maps.eval_images_per_s, train_images_per_s: train });
+    log(`${model}: mAP(0.50, 11point) = ${(100 * maps.map_11point).toFixed(2)}%`);
+  };
+  addRow(`teacher (${teacherConfig.backbone.name})`, teacher.store.countTrainable(), await testMaps(teacher, teacherConfig));
+
+  for (const method of ['baseline', opts.method]) {
+    log(`${method === 'baseline' ? 'baseline student' : `distilled student (${method})`}: ${steps} steps`);
+    const { model, config, summary } = await trainStudent({
+      command: method === 'baseline' ? 'baseline' : 'distill', studentConfig: opts.student, method, dataDir: data, teacher, backend: backend.name,
+      overrides: [...base, `save_dir=${join(opts.work, method)}`, ...scheduleOverrides(studentDefaults, steps)],
+    });
+    addRow(method === 'baseline' ? 'student, baseline' : `student, ${method}`, model.store.countTrainable(), await testMaps(model, config), summary.train_images_per_s as number);
+    model.store.dispose();
+  }
+  teacher.store.dispose();
+  const table = demoTable(rows);
+  writeFilesAtomic([{ path: join(opts.work, 'demo.json'), content: `${JSON.stringify({ steps, method: opts.method, data, rows }, null, 1)}\n` }]);
+  process.stdout.write(`\n${table}\n\n`);
+  log(`${steps} steps per student; table also in ${join(opts.work, 'demo.json')}`);
+}

@@ -46,3 +46,16 @@ test('kd experiment --quick: a teacher, every method over two seeds, the JSON, t
     assert.match(svg, /fine_grained_paper\+unlabeled/);
   }
 });
+
+test('kd experiment --quick --jobs 2: runs in child processes, each with its log, records in task order', () => {
+  const out = join(tmp, 'results-jobs');
+  const work = join(tmp, 'work-jobs');
+  const r = spawnSync(process.execPath, [kd, 'experiment', '--quick', '--seeds', '1', '--methods', 'baseline,l2', '--jobs', '2', '--out', out, '--work', work],
+    { cwd: root, encoding: 'utf8', env: { ...process.env, KD_BACKEND: 'wasm' } });
+  assert.equal(r.status, 0, r.stderr);
+  const result = JSON.parse(readFileSync(join(out, 'experiment.json'), 'utf8'));
+  assert.deepEqual(result.runs.map((x: { method: string; seed: number }) => `${x.method}:${x.seed}`), ['baseline:0', 'l2:0']);
+  for (const run of result.runs) assert.equal(run.curve.step.length, 3);
+  assert.match(readFileSync(join(work, 'l2', 'seed0', 'log.txt'), 'utf8'), /distill_loss/);
+  assert.match(r.stderr, /l2, seed 0: started \(log /);
+});

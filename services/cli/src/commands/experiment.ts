@@ -1,11 +1,13 @@
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
+import { fileURLToPath } from 'node:url';
+import { Command, Option } from 'commander';
 import { ConfigError, loadConfig } from '@kd/config';
 import { writeFilesAtomic } from '@kd/data';
 import { initBackend } from '@kd/engine';
-import { createYoloV3 } from '@kd/detection';
+import { createYoloV3, type YoloV3 } from '@kd/detection';
 import { experimentMarkdown, meanCurve, summarize, type ExperimentRun, type TeacherResult } from '../experiment/report.ts';
 import {
   ensureShapesDataset, loadTeacher, QUICK_OVERRIDES, scheduleOverrides, SHIPPED_TEACHER, testMaps, trainStudent,
@@ -19,8 +21,12 @@ export const EXPERIMENT_METHODS = ['baseline', 'l2', 'fine_grained', 'fine_grain
 
 interface ExperimentOptions {
   quick?: boolean; seeds: number; steps?: number; methods: string; teacher?: string;
-  student: string; teacherConfig: string; data: string; out: string; work: string;
+  student: string; teacherConfig: string; data: string; out: string; work: string; jobs: number;
+  /** Internal (--jobs): run only this `method:seed` and write its record beside its checkpoints. */
+  run?: string;
 }
+
+const kdBin = fileURLToPath(new URL('../../bin/kd.js', import.meta.url));
 
 const log = (line: string) => process.stderr.write(`kd experiment: ${line}\n`);
 const writeAtomic = (path: string, content: string) => writeFilesAtomic([{ path, content }]);
@@ -38,21 +44,94 @@ export function experimentCommand(): Command {
     .option('--teacher-config <file>', 'teacher config (only to train a missing teacher)', 'configs/yolov3_r34_shapes.yml')
     .option('--data <dir>', 'dataset (generated with kd make-dataset shapes if missing)', 'data/shapes')
     .option('--out <dir>', 'where experiment.json, experiment.md and the charts go', 'results')
-    .option('--work <dir>', 'checkpoints of the runs', 'output/experiment')
+    .option('--work <dir>', 'checkpoints and logs of the runs', 'output/experiment')
+    .option('--jobs <n>', 'student runs at a time, each in its own process (one per core; logs in WORK/METHOD/seedK/log.txt)', positiveInt, 1)
+    .addOption(new Option('--run <method:seed>').hideHelp())
     .action((opts: ExperimentOptions) => reportUserErrors('experiment', () => experiment(opts)));
+}
+
+interface RunContext {
+  opts: ExperimentOptions; data: string; base: string[]; steps: number; logIter: number; backend: string; teacher: YoloV3;
+}
+
+const runDir = (work: string, method: string, seed: number) => join(work, method, `seed${seed}`);
+
+/** One student run in this process: train, evaluate, and its record with the loss curves. */
+async function runOne(ctx: RunContext, method: string, seed: number): Promise<ExperimentRun> {
+  const { opts, data, base, steps } = ctx;
+  const curve: ExperimentRun['curve'] = { step: [], loss: [], distill_loss: [] };
+  log(`${method}, seed ${seed}: ${steps} steps`);
+  const { model, config, summary } = await trainStudent({
+    command: 'experiment', studentConfig: opts.student, method, dataDir: data, teacher: ctx.teacher, backend: ctx.backend,
+    overrides: [...base, `seed=${seed}`, `save_dir=${runDir(opts.work, method, seed)}`, ...scheduleOverrides(loadConfig(opts.student, base), steps)],
+    onStep: (r) => {
+      if (r.step % ctx.logIter !== 0 && r.step !== r.maxIters) return;
+      curve.step.push(r.step);
+      curve.loss.push(r.losses.loss);
+      if (r.losses.distill_loss !== undefined) curve.distill_loss.push(r.losses.distill_loss);
+    },
+  });
+  const { map_11point, map_area } = await testMaps(model, config);
+  model.store.dispose();
+  log(`${method}, seed ${seed}: mAP(0.50, 11point) = ${(100 * map_11point).toFixed(2)}%`);
+  return { method, seed, steps, wall_s: summary.wall_s as number, map_11point, map_area, curve };
+}
+
+/** One student run in a child process (--jobs): `kd experiment --run method:seed`, its log in a file. */
+function runInChild(ctx: RunContext, teacherDir: string, method: string, seed: number): Promise<ExperimentRun> {
+  const dir = runDir(ctx.opts.work, method, seed);
+  mkdirSync(dir, { recursive: true });
+  const args = [
+    kdBin, 'experiment', '--run', `${method}:${seed}`, '--teacher', teacherDir, '--steps', String(ctx.steps), '--student', ctx.opts.student,
+    '--data', ctx.data, '--work', ctx.opts.work, ...(ctx.opts.quick ? ['--quick'] : []),
+  ];
+  const logFile = join(dir, 'log.txt');
+  const fd = openSync(logFile, 'w');
+  log(`${method}, seed ${seed}: started (log ${logFile})`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', fd, fd] });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`${method}, seed ${seed} failed (exit ${code}); see ${logFile}`));
+      const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as ExperimentRun;
+      log(`${method}, seed ${seed}: mAP(0.50, 11point) = ${(100 * run.map_11point).toFixed(2)}%`);
+      resolve(run);
+    });
+  });
+}
+
+/** Runs `tasks` with at most `jobs` in flight; results keep the tasks' order. */
+async function pool<T>(tasks: Array<() => Promise<T>>, jobs: number, onDone: (results: T[]) => void): Promise<T[]> {
+  const results: T[] = new Array(tasks.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) {
+      const i = next++;
+      results[i] = await tasks[i]();
+      onDone(results.filter((r) => r !== undefined));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, tasks.length) }, worker));
+  return results;
+}
+
+function parseRun(spec: string, methods: readonly string[]): { method: string; seed: number } {
+  const [method, seed] = spec.split(':');
+  if (!methods.includes(method) || !/^\d+$/.test(seed ?? '')) throw new ConfigError(`--run ${spec}: expected METHOD:SEED with a method of ${methods.join(', ')}`);
+  return { method, seed: Number(seed) };
 }
 
 async function experiment(opts: ExperimentOptions): Promise<void> {
   const methods = opts.methods.split(',').map((m) => m.trim()).filter(Boolean);
   const unknown = methods.filter((m) => !(EXPERIMENT_METHODS as readonly string[]).includes(m));
   if (unknown.length > 0) throw new ConfigError(`--methods: unknown ${unknown.join(', ')} (known: ${EXPERIMENT_METHODS.join(', ')})`);
+  const child = opts.run === undefined ? undefined : parseRun(opts.run, EXPERIMENT_METHODS);
   const backend = await initBackend();
-  const data = opts.quick ? join(mkdtempSync(join(tmpdir(), 'kd-experiment-')), 'shapes') : opts.data;
+  const data = opts.quick && !child ? join(mkdtempSync(join(tmpdir(), 'kd-experiment-')), 'shapes') : opts.data;
   await ensureShapesDataset(data, opts.quick === true, log);
   const base = [`dataset.dir=${data}`, ...(opts.quick ? QUICK_OVERRIDES : [])];
   const studentDefaults = loadConfig(opts.student, base);
   const steps = opts.steps ?? (opts.quick ? 3 : studentDefaults.max_iters);
-  mkdirSync(opts.out, { recursive: true });
 
   // The teacher: given, the shipped one, or trained now (same steps as the students).
   let teacherDir = opts.teacher ?? (opts.quick ? '' : SHIPPED_TEACHER);
@@ -64,34 +143,24 @@ async function experiment(opts: ExperimentOptions): Promise<void> {
     teacherDir = join(saveDir, 'model_final');
   }
   const { teacher, config: teacherConfig } = loadTeacher(teacherDir, data);
+  const ctx: RunContext = { opts, data, base, steps, logIter: studentDefaults.log_iter, backend: backend.name, teacher };
+  if (child) {
+    const run = await runOne(ctx, child.method, child.seed);
+    writeAtomic(join(runDir(opts.work, child.method, child.seed), 'run.json'), `${JSON.stringify(run)}\n`);
+    teacher.store.dispose();
+    return;
+  }
+  mkdirSync(opts.out, { recursive: true });
   const teacherMaps = await testMaps(teacher, teacherConfig);
   const teacherResult: TeacherResult = { checkpoint: teacherDir, map_11point: teacherMaps.map_11point, map_area: teacherMaps.map_area };
   log(`teacher mAP(0.50, 11point) = ${(100 * teacherResult.map_11point).toFixed(2)}%`);
 
-  const runs: ExperimentRun[] = [];
   const command = `kd experiment${process.argv.slice(3).length ? ` ${process.argv.slice(3).join(' ')}` : ''}`;
-  for (const method of methods) {
-    for (let seed = 0; seed < opts.seeds; seed++) {
-      const curve: ExperimentRun['curve'] = { step: [], loss: [], distill_loss: [] };
-      log(`${method}, seed ${seed}: ${steps} steps`);
-      const { model, config, summary } = await trainStudent({
-        command: 'experiment', studentConfig: opts.student, method, dataDir: data, teacher, backend: backend.name,
-        overrides: [...base, `seed=${seed}`, `save_dir=${join(opts.work, method, `seed${seed}`)}`, ...scheduleOverrides(studentDefaults, steps)],
-        onStep: (r) => {
-          if (r.step % studentDefaults.log_iter !== 0 && r.step !== r.maxIters) return;
-          curve.step.push(r.step);
-          curve.loss.push(r.losses.loss);
-          if (r.losses.distill_loss !== undefined) curve.distill_loss.push(r.losses.distill_loss);
-        },
-      });
-      const { map_11point, map_area } = await testMaps(model, config);
-      runs.push({ method, seed, steps, wall_s: summary.wall_s as number, map_11point, map_area, curve });
-      log(`${method}, seed ${seed}: mAP(0.50, 11point) = ${(100 * map_11point).toFixed(2)}%`);
-      model.store.dispose();
-      // partial results survive an interrupted experiment
-      writeAtomic(join(opts.out, 'experiment.json'), `${JSON.stringify({ command, teacher: teacherResult, runs }, null, 1)}\n`);
-    }
-  }
+  const tasks = methods.flatMap((method) => Array.from({ length: opts.seeds }, (_, seed) =>
+    () => (opts.jobs > 1 ? runInChild(ctx, teacherDir, method, seed) : runOne(ctx, method, seed))));
+  // partial results survive an interrupted experiment
+  const runs = await pool(tasks, opts.jobs, (done) =>
+    writeAtomic(join(opts.out, 'experiment.json'), `${JSON.stringify({ command, teacher: teacherResult, runs: done }, null, 1)}\n`));
   writeAtomic(join(opts.out, 'experiment.md'), experimentMarkdown(runs, methods, teacherResult, command));
   const rows = summarize(runs, methods);
   writeAtomic(join(opts.out, 'experiment-map.svg'), barChart('mAP(0.50, 11point) by method, mean +- std over seeds', 'mAP %',

@@ -4,6 +4,7 @@ import YAML from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from './errors.ts';
 import { applyOverrides, deepMerge, isMapping } from './overrides.ts';
+import { classifierConfigSchema, type ClassifierConfig } from './classifier_schema.ts';
 import { configSchema, type KdConfig } from './schema.ts';
 
 /** Reads a YAML file and the `_BASE_` files it names (paths relative to it), bases first. */
@@ -42,14 +43,22 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   return `${at}: ${issue.message}`;
 }
 
-/** Validates a config tree; `source` names it in errors (a file, or "config"). */
-export function parseConfig(tree: unknown, source = 'config'): KdConfig {
-  const result = configSchema.safeParse(tree);
+/** Runs a schema over a config tree; a failure lists every bad key, prefixed by `source`. */
+function validate<S extends z.ZodType>(schema: S, tree: unknown, source: string): z.infer<S> {
+  const result = schema.safeParse(tree);
   if (!result.success) {
     const lines = result.error.issues.map(describeIssue);
     throw new ConfigError(`${source}: ${lines.join('; ')}`);
   }
-  const config = result.data;
+  return result.data;
+}
+
+/** Validates a config tree; `source` names it in errors (a file, or "config"). */
+export function parseConfig(tree: unknown, source = 'config'): KdConfig {
+  if (isMapping(tree) && tree.architecture === 'Classifier') {
+    throw new ConfigError(`${source}: architecture: Classifier configs are for kd train / kd distill; this command needs a YOLOv3 config`);
+  }
+  const config = validate(configSchema, tree, source);
   for (const [i, mask] of config.yolo_head.anchor_masks.entries()) {
     if (new Set(mask).size !== mask.length) throw new ConfigError(`${source}: yolo_head.anchor_masks.${i}: repeated anchor index`);
   }
@@ -59,4 +68,29 @@ export function parseConfig(tree: unknown, source = 'config'): KdConfig {
 /** Loads a YAML config (with `_BASE_` files), applies `-o` overrides, validates it. */
 export function loadConfig(path: string, overrides: readonly string[] = []): KdConfig {
   return parseConfig(applyOverrides(readTree(path), overrides), path);
+}
+
+/** Validates a classifier config tree (`architecture: Classifier`); `source` names it in errors. */
+export function parseClassifierConfig(tree: unknown, source = 'config'): ClassifierConfig {
+  return validate(classifierConfigSchema, tree, source);
+}
+
+/** Loads a classifier config as loadConfig does a YOLOv3 one (`_BASE_`, `-o` overrides). */
+export function loadClassifierConfig(path: string, overrides: readonly string[] = []): ClassifierConfig {
+  return parseClassifierConfig(applyOverrides(readTree(path), overrides), path);
+}
+
+export const ARCHITECTURES = ['YOLOv3', 'Classifier'] as const;
+export type Architecture = (typeof ARCHITECTURES)[number];
+
+/**
+ * The architecture a config file (after `_BASE_` and `-o`) declares, so a command can pick the
+ * loader; YOLOv3 when absent (as configSchema's default). Unknown values are a ConfigError.
+ */
+export function configArchitecture(path: string, overrides: readonly string[] = []): Architecture {
+  const value = applyOverrides(readTree(path), overrides).architecture ?? 'YOLOv3';
+  if (!(ARCHITECTURES as readonly unknown[]).includes(value)) {
+    throw new ConfigError(`${path}: architecture: ${JSON.stringify(value)} is not one of ${ARCHITECTURES.join(', ')}`);
+  }
+  return value as Architecture;
 }

@@ -4,16 +4,16 @@ import { z } from 'zod';
 // names (max_iters, snapshot_iter, use_fine_grained_loss, ...) so `-o` overrides read the
 // same, plus one section per part. Every object is strict: a misspelt key is an error.
 
-const positiveInt = z.number().int().positive();
+export const positiveInt = z.number().int().positive();
 const anchor = z.tuple([z.number().positive(), z.number().positive()]);
 
-const mobileNet = z.strictObject({
+export const mobileNet = z.strictObject({
   name: z.literal('MobileNetV1'),
   /** Channel multiplier on MobileNetV1's 32..1024 (PaddleDetection's conv_group_scale is 1). */
   width: z.number().positive().default(1),
 });
 
-const resNet = z.strictObject({
+export const resNet = z.strictObject({
   name: z.literal('ResNet'),
   depth: z.union([z.literal(18), z.literal(34)]),
   /** Channel multiplier on ResNet's 64..512. */
@@ -44,7 +44,7 @@ const nms = z.strictObject({
   nms_threshold: z.number().min(0).max(1).default(0.45),
 });
 
-const optimizer = z.strictObject({
+export const optimizer = z.strictObject({
   base_lr: z.number().positive().default(0.001),
   momentum: z.number().min(0).max(1).default(0.9),
   /** L2 decay coefficient (PaddleDetection's regularizer factor). */
@@ -90,7 +90,7 @@ const evalReader = z.strictObject({
   size: positiveInt.refine((n) => n % 32 === 0, 'must be a multiple of 32').default(608),
 });
 
-const dataset = z.strictObject({
+export const dataset = z.strictObject({
   /** A VOC directory (VOCdevkit root, VOC20xx folder, or a folder holding them). */
   dir: z.string().min(1),
   train_list: z.string().default('trainval.txt'),

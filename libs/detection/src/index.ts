@@ -1,4 +1,5 @@
-export { applyStatUpdates, inferenceContext, type ForwardContext } from './model/layers.ts';
+export { applyStatUpdates, convBias, inferenceContext, type ForwardContext } from './model/layers.ts';
+export { createBackbone, type Backbone } from './model/backbone.ts';
 export { ParamStore, type Param } from './model/params.ts';
 export { createYoloV3, modelDefinition, type HeadSpec, type YoloV3 } from './model/yolov3.ts';
 export { buildTargets, type GroundTruthBatch, type ScaleTargets } from './loss/targets.ts';
@@ -9,7 +10,7 @@ export { multiclassNms, type DetectedBox, type NmsOptions } from './postprocess/
 export { nmsOptions, postprocess, type ImageSize } from './postprocess/decode.ts';
 export { learningRate } from './train/lr_schedule.ts';
 export { MomentumOptimizer } from './train/momentum.ts';
-export { CheckpointError, loadCheckpoint, readCheckpointConfig, saveCheckpoint, type LoadedCheckpoint } from './checkpoint/checkpoint.ts';
+export { CheckpointError, loadCheckpoint, readCheckpointConfig, saveCheckpoint, type LoadedCheckpoint, type ModelConfig } from './checkpoint/checkpoint.ts';
 export { TrainStep, type ExtraLoss, type StepLosses } from './train/train_step.ts';
 export { detect, evaluateDetector, groundTruthOf, type DetectorEvaluation } from './eval/evaluate.ts';
 export { trainLoop, type StepReport, type TrainLoopOptions, type TrainSummary } from './train/train_loop.ts';

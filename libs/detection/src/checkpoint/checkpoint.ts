@@ -2,13 +2,22 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { parseConfig, type KdConfig } from '@kd/config';
+import { parseConfig, type ClassifierConfig, type KdConfig } from '@kd/config';
 import { float32ToFloat16 } from '@kd/engine';
 import type { ParamStore } from '../model/params.ts';
 import { modelDefinition } from '../model/yolov3.ts';
 import type { MomentumOptimizer } from '../train/momentum.ts';
 
 export const CHECKPOINT_FORMAT = 'kd-checkpoint/1';
+
+/** The configs a checkpoint can hold: a YOLOv3 detector or a crop classifier. */
+export type ModelConfig = KdConfig | ClassifierConfig;
+
+/** The parts of a config that define the model's tensors (a checkpoint must match them). */
+function definitionOf(config: ModelConfig) {
+  if (config.architecture === 'YOLOv3') return modelDefinition(config);
+  return { architecture: config.architecture, num_classes: config.num_classes, backbone: config.backbone };
+}
 
 /** A checkpoint that is missing, corrupt or made for another model; the message names the file. */
 export class CheckpointError extends Error {
@@ -21,19 +30,19 @@ interface CheckpointManifest {
   step: number;
   /** sha256 of weights.bin; also identifies the model to teachers' clients. */
   content_hash: string;
-  model_definition: ReturnType<typeof modelDefinition>;
-  config: KdConfig;
+  model_definition: ReturnType<typeof definitionOf>;
+  config: ModelConfig;
   weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
   optimizer?: { type: 'momentum'; paths: string[]; weights: tf.io.WeightsManifestEntry[] };
   /** Anything the trainer wants back on resume (e.g. best mAP so far). */
   extra?: Record<string, unknown>;
 }
 
-export interface LoadedCheckpoint {
+export interface LoadedCheckpoint<C extends ModelConfig = KdConfig> {
   dir: string;
   step: number;
   contentHash: string;
-  config: KdConfig;
+  config: C;
   extra: Record<string, unknown>;
 }
 
@@ -71,7 +80,7 @@ async function encodeWeightsFloat16(tensors: tf.NamedTensorMap): Promise<{ data:
  * written beside as `dir.tmp` and renamed over, so a crash never leaves a half checkpoint.
  */
 export async function saveCheckpoint(
-  dir: string, store: ParamStore, config: KdConfig, step: number,
+  dir: string, store: ParamStore, config: ModelConfig, step: number,
   options: { optimizer?: MomentumOptimizer; extra?: Record<string, unknown>; weightsDtype?: 'float32' | 'float16' } = {},
 ): Promise<string> {
   const target = resolve(dir);
@@ -87,7 +96,7 @@ export async function saveCheckpoint(
     format: CHECKPOINT_FORMAT,
     step,
     content_hash: sha256(weightBytes),
-    model_definition: modelDefinition(config),
+    model_definition: definitionOf(config),
     config,
     weightsManifest: [{ paths: ['weights.bin'], weights: weights.specs }],
     extra: options.extra,
@@ -135,14 +144,14 @@ export function readCheckpointConfig(dir: string): KdConfig {
 
 /**
  * Loads a checkpoint into a model built from `config`, after checking the content hash and
- * that the checkpoint was made for the same model definition (backbone, head, classes).
+ * that the checkpoint was made for the same model definition (architecture, backbone, head, classes).
  */
-export function loadCheckpoint(
-  dir: string, store: ParamStore, config: KdConfig, optimizer?: MomentumOptimizer,
-): LoadedCheckpoint {
+export function loadCheckpoint<C extends ModelConfig = KdConfig>(
+  dir: string, store: ParamStore, config: C, optimizer?: MomentumOptimizer,
+): LoadedCheckpoint<C> {
   const root = resolve(dir);
   const manifest = readManifest(root);
-  const diff = definitionDiff(manifest.model_definition, modelDefinition(config));
+  const diff = definitionDiff(manifest.model_definition, definitionOf(config));
   if (diff.length > 0) throw new CheckpointError(`${root} was saved for a different model: ${diff.join('; ')}`);
   const weightsFile = join(root, manifest.weightsManifest[0].paths[0]);
   const bytes = readFileSync(weightsFile);
@@ -168,5 +177,5 @@ export function loadCheckpoint(
       t.dispose();
     }
   }
-  return { dir: root, step: manifest.step, contentHash: manifest.content_hash, config: manifest.config, extra: manifest.extra ?? {} };
+  return { dir: root, step: manifest.step, contentHash: manifest.content_hash, config: manifest.config as C, extra: manifest.extra ?? {} };
 }

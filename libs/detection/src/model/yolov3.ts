@@ -1,10 +1,8 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { KdConfig } from '@kd/config';
-import type { Backbone } from './backbone.ts';
+import { createBackbone } from './backbone.ts';
 import type { ForwardContext } from './layers.ts';
-import { mobileNetV1 } from './mobilenet_v1.ts';
 import { ParamStore } from './params.ts';
-import { resNet } from './resnet.ts';
 import { yoloV3Head } from './yolov3_head.ts';
 
 /** Geometry the loss, decoder and distillation need: strides, anchors (input pixels), masks. */
@@ -22,12 +20,6 @@ export interface YoloV3 {
   forward(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D[];
 }
 
-/** Backbone builders by config name (a registry, so a new backbone is one entry). */
-const BACKBONES: Record<KdConfig['backbone']['name'], (store: ParamStore, config: KdConfig['backbone']) => Backbone> = {
-  MobileNetV1: (store, c) => mobileNetV1(store, c.width),
-  ResNet: (store, c) => resNet(store, (c as Extract<KdConfig['backbone'], { name: 'ResNet' }>).depth, c.width),
-};
-
 /** The parts of a config that define the model's tensors (a checkpoint must match them). */
 export function modelDefinition(config: KdConfig) {
   return {
@@ -41,7 +33,7 @@ export function modelDefinition(config: KdConfig) {
 /** Builds YOLOv3 from a config with seeded initial weights. */
 export function createYoloV3(config: KdConfig, seed = config.seed): YoloV3 {
   const store = new ParamStore(seed);
-  const backbone = BACKBONES[config.backbone.name](store, config.backbone);
+  const backbone = createBackbone(store, config.backbone);
   const masks = config.yolo_head.anchor_masks;
   const head = yoloV3Head(
     store, backbone.outChannels, config.num_classes, masks.map((m) => m.length), config.yolo_head.width, config.yolo_head.obj_bias_init,

@@ -9,7 +9,7 @@ export class DatasetConfigError extends Error {
 }
 
 /** Reads the config's train or test split and checks its classes against num_classes. */
-export async function openSplit(config: KdConfig, which: 'train' | 'test', onProgress?: (done: number, total: number) => void): Promise<VocDataset> {
+export async function openSplit(config: Pick<KdConfig, 'dataset' | 'num_classes'>, which: 'train' | 'test', onProgress?: (done: number, total: number) => void): Promise<VocDataset> {
   const split = which === 'train' ? config.dataset.train_list : config.dataset.test_list;
   const dataset = await readVocDataset(config.dataset.dir, { split, classes: config.dataset.classes, onProgress });
   if (dataset.classes.length !== config.num_classes) {

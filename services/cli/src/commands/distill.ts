@@ -3,6 +3,7 @@ import { loadConfig } from '@kd/config';
 import { teacherDistillation } from '@kd/distill';
 import { initBackend } from '@kd/engine';
 import { createYoloV3, loadCheckpoint } from '@kd/detection';
+import { isClassifierConfig, runClassifier } from './classifier.ts';
 import { collect, exitTwoOnUsageError, reportUserErrors } from './common.ts';
 import { runTraining } from './train.ts';
 
@@ -25,6 +26,13 @@ teacher_loss (the teacher's detection loss on the batch, logged only). Methods (
   fine_grained        split_distill, weight 1000 (also -o use_fine_grained_loss=true)
   fine_grained_paper  the paper's objectness-scaled terms after FM-NMS on the teacher`)
     .action((opts: DistillOptions) => reportUserErrors('distill', async () => {
+      if (isClassifierConfig(opts.config, opts.opt)) {
+        await runClassifier({
+          command: 'distill', configPath: opts.config, overrides: opts.opt, eval: opts.eval, resume: opts.resume,
+          teacher: { configPath: opts.teacher, pretrained: opts.teacherPretrained },
+        });
+        return;
+      }
       const config = loadConfig(opts.config, opts.opt);
       const teacherConfig = loadConfig(opts.teacher);
       const backend = await initBackend();

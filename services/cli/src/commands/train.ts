@@ -9,6 +9,7 @@ import {
   type ExtraLoss, type StepReport, type YoloV3,
 } from '@kd/detection';
 import { ProgressBar } from '../progress.ts';
+import { isClassifierConfig, runClassifier } from './classifier.ts';
 import { collect, exitTwoOnUsageError, reportUserErrors } from './common.ts';
 
 interface TrainOptions { config: string; opt: string[]; eval?: boolean; resume?: string }
@@ -46,6 +47,10 @@ export function trainCommand(): Command {
 }
 
 async function train(opts: TrainOptions): Promise<void> {
+  if (isClassifierConfig(opts.config, opts.opt)) {
+    await runClassifier({ command: 'train', configPath: opts.config, overrides: opts.opt, eval: opts.eval, resume: opts.resume });
+    return;
+  }
   const config = loadConfig(opts.config, opts.opt);
   const backend = await initBackend();
   const model = createYoloV3(config);

@@ -34,6 +34,16 @@ test('npm start -- --quick: the shipped teacher, a baseline and a distilled stud
   const result = JSON.parse(readFileSync(join(work, 'demo.json'), 'utf8'));
   assert.equal(result.steps, 3);
   assert.deepEqual(result.rows.map((row: { model: string }) => row.model), ['teacher (ResNet)', 'student, baseline', 'student, l2']);
+  assert.equal(result.init, null, '--quick starts from random weights');
+
+  // --init: both students start from a checkpoint of the student config (here the baseline just trained)
+  const init = join(work, 'baseline', 'model_final');
+  const again = spawnSync(process.execPath, [kd, 'demo', '--quick', '--init', init, '--method', 'fine_grained', '--work', join(tmp, 'again')],
+    { cwd: root, encoding: 'utf8', env: { ...process.env, KD_BACKEND: 'wasm' } });
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stderr, /both students start from .*baseline.model_final/);
+  assert.match(again.stdout, /student, start\s+0\.\d\dM\s+\d+\.\d\d%\s+-/);
+  assert.match(again.stdout, /student, fine_grained /);
 });
 
 test('kd demo: an unknown method or a missing teacher is exit 2 with the option named, before any training', () => {

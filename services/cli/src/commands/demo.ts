@@ -5,12 +5,15 @@ import { Command } from 'commander';
 import { ConfigError, loadConfig } from '@kd/config';
 import { writeFilesAtomic } from '@kd/data';
 import { initBackend } from '@kd/engine';
+import { createYoloV3, loadCheckpoint } from '@kd/detection';
 import {
-  ensureShapesDataset, loadTeacher, QUICK_OVERRIDES, scheduleOverrides, SHIPPED_TEACHER, testMaps, trainStudent, type TestMaps,
+  ensureShapesDataset, loadTeacher, QUICK_OVERRIDES, scheduleOverrides, SHIPPED_STUDENT, SHIPPED_TEACHER, testMaps, trainStudent, type TestMaps,
 } from '../experiment/student_runs.ts';
 import { exitTwoOnUsageError, positiveInt, reportUserErrors } from './common.ts';
 
-interface DemoOptions { quick?: boolean; steps?: number; method: string; teacher: string; student: string; data: string; work: string; seed: number }
+interface DemoOptions {
+  quick?: boolean; steps?: number; method: string; teacher: string; init?: string | false; student: string; data: string; work: string; seed: number;
+}
 
 /** One row of the closing table. */
 export interface DemoRow { model: string; params_m: number; map_11point: number; train_images_per_s?: number; eval_images_per_s: number }
@@ -40,13 +43,16 @@ export function demoCommand(): Command {
     .option('--steps <n>', `student steps (default ${DEMO_STEPS}; --quick: 3)`, positiveInt)
     .option('--method <name>', 'distillation method (l2, fine_grained, fine_grained_paper)', 'l2')
     .option('--teacher <checkpoint>', 'trained teacher checkpoint', SHIPPED_TEACHER)
+    .option('--init <checkpoint>', `weights both students start from, a checkpoint of the student config (default ${SHIPPED_STUDENT}; --quick: none)`)
+    .option('--no-init', 'both students start from the same random weights')
     .option('--student <file>', 'student config', 'configs/yolov3_mobilenet_v1_shapes.yml')
     .option('--data <dir>', 'dataset (generated with kd make-dataset shapes on first use)', 'data/shapes')
     .option('--work <dir>', 'where the two students are saved', 'output/demo')
     .option('--seed <n>', 'seed of both students (same initial weights and batches)', (v) => Number.parseInt(v, 10), 0)
     .addHelpText('after', `
-Both students start from the same weights and see the same batches; the distilled one also
-learns from the teacher's outputs. Ends with a table of teacher, baseline and distilled mAP
+Both students start from the same weights (by default the shipped baseline student, as
+PaddleDetection's students start from pretrained weights) and see the same batches; the
+distilled one also learns from the teacher's outputs. Ends with a table of teacher, baseline and distilled mAP
 and images/s; the table is also written to WORK/demo.json.`)
     .action((opts: DemoOptions) => reportUserErrors('demo', () => demo(opts)));
 }
@@ -59,6 +65,10 @@ async function demo(opts: DemoOptions): Promise<void> {
   }
   if (!existsSync(join(opts.teacher, 'model.json'))) {
     throw new ConfigError(`--teacher ${opts.teacher}: no model.json there (train one: kd train -c configs/yolov3_r34_shapes.yml)`);
+  }
+  const init = opts.init === false ? undefined : opts.init ?? (opts.quick ? undefined : SHIPPED_STUDENT);
+  if (init !== undefined && !existsSync(join(init, 'model.json'))) {
+    throw new ConfigError(`--init ${init}: no model.json there (or --no-init to start from random weights)`);
   }
   const backend = await initBackend();
   const data = opts.quick ? join(mkdtempSync(join(tmpdir(), 'kd-demo-')), 'shapes') : opts.data;
@@ -75,11 +85,19 @@ async function demo(opts: DemoOptions): Promise<void> {
     log(`${model}: mAP(0.50, 11point) = ${(100 * maps.map_11point).toFixed(2)}%`);
   };
   addRow(`teacher (${teacherConfig.backbone.name})`, teacher.store.countTrainable(), await testMaps(teacher, teacherConfig));
+  if (init !== undefined) {
+    const start = createYoloV3(studentDefaults);
+    loadCheckpoint(init, start.store, studentDefaults);
+    log(`both students start from ${init}; evaluating it`);
+    addRow('student, start', start.store.countTrainable(), await testMaps(start, studentDefaults));
+    start.store.dispose();
+  }
 
   for (const method of ['baseline', opts.method]) {
     log(`${method === 'baseline' ? 'baseline student' : `distilled student (${method})`}: ${steps} steps`);
     const { model, config, summary } = await trainStudent({
       command: method === 'baseline' ? 'baseline' : 'distill', studentConfig: opts.student, method, dataDir: data, teacher, backend: backend.name,
+      init,
       overrides: [...base, `save_dir=${join(opts.work, method)}`, ...scheduleOverrides(studentDefaults, steps)],
     });
     addRow(method === 'baseline' ? 'student, baseline' : `student, ${method}`, model.store.countTrainable(), await testMaps(model, config), summary.train_images_per_s as number);
@@ -87,7 +105,7 @@ async function demo(opts: DemoOptions): Promise<void> {
   }
   teacher.store.dispose();
   const table = demoTable(rows);
-  writeFilesAtomic([{ path: join(opts.work, 'demo.json'), content: `${JSON.stringify({ steps, method: opts.method, data, rows }, null, 1)}\n` }]);
+  writeFilesAtomic([{ path: join(opts.work, 'demo.json'), content: `${JSON.stringify({ steps, method: opts.method, init: init ?? null, data, rows }, null, 1)}\n` }]);
   process.stdout.write(`\n${table}\n\n`);
   log(`${steps} steps per student; table also in ${join(opts.work, 'demo.json')}`);
 }

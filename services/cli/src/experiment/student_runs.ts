@@ -14,6 +14,8 @@ import { runTraining } from '../commands/train.ts';
 
 /** The teacher checkpoint shipped in the repo for the built-in dataset (models/README.md: how it was made). */
 export const SHIPPED_TEACHER = 'models/yolov3_r34_shapes';
+/** The shipped baseline student, the demo's starting point (as PaddleDetection's students start from pretrained weights). */
+export const SHIPPED_STUDENT = 'models/yolov3_mobilenet_v1_shapes';
 
 /** Tiny models and inputs for --quick (the pipeline end to end in about a minute). */
 export const QUICK_OVERRIDES = [
@@ -82,6 +84,8 @@ export interface StudentRunOptions {
   method: string;
   dataDir: string;
   teacher?: YoloV3;
+  /** A checkpoint of the same student model to start from (its weights only; the schedule starts at step 0). */
+  init?: string;
   backend: string;
   onStep?: (report: StepReport) => void;
 }
@@ -98,6 +102,7 @@ export async function trainStudent(o: StudentRunOptions): Promise<StudentRun> {
   ];
   const config = loadConfig(o.studentConfig, overrides);
   const model = createYoloV3(config);
+  if (o.init) loadCheckpoint(o.init, model.store, config);
   if (loss !== 'baseline' && o.teacher === undefined) throw new Error(`method ${o.method} needs a teacher`);
   const extraLoss = loss === 'baseline' ? undefined : teacherDistillation({
     student: model.spec, teacher: o.teacher!, distill: config.distill, useFineGrainedLoss: false,

@@ -11,6 +11,7 @@ import { writeFilesAtomic } from '@kd/data';
 import { initBackend } from '@kd/engine';
 import { formatDuration, loadCheckpoint, openSplit } from '@kd/detection';
 import { ProgressBar, progressReporter } from '../progress.ts';
+import { stopOnSigint } from './common.ts';
 
 const log = (line: string) => process.stderr.write(`${new Date().toISOString().replace('T', ' ').slice(0, 19)} - INFO - ${line}\n`);
 
@@ -88,17 +89,12 @@ export async function runClassifier(o: ClassifierRunOptions): Promise<Record<str
     return result.accuracy;
   };
   const bar = new ProgressBar(o.command, config.max_iters);
-  const abort = new AbortController();
-  const onSignal = () => {
-    log('interrupted: finishing the current step and saving model_final');
-    abort.abort();
-  };
-  process.once('SIGINT', onSignal);
+  const interrupt = stopOnSigint(log);
   mkdirSync(config.save_dir, { recursive: true });
   try {
     const summary = await trainClassifierLoop({
       config, trainStep, batches: new CropBatcher(trainSet, config.reader.batch_size, config.seed, config.reader.flip),
-      startStep, bestAccuracy, signal: abort.signal, checkpointExtra: { classes: trainSet.classes },
+      startStep, bestAccuracy, signal: interrupt.signal, checkpointExtra: { classes: trainSet.classes },
       evaluate: () => evaluate(testSet), evaluateAtSnapshots: o.eval,
       log: (line) => { bar.clear(); log(line); },
       onStep: (r) => bar.update(r.step, `loss ${r.losses.loss.toFixed(3)} eta ${formatDuration(r.etaSeconds)}`),
@@ -120,7 +116,7 @@ export async function runClassifier(o: ClassifierRunOptions): Promise<Record<str
       + `${summary.finalAccuracy != null ? `, top-1 ${(100 * summary.finalAccuracy).toFixed(2)}%` : ''}`);
     return record;
   } finally {
-    process.off('SIGINT', onSignal);
+    interrupt.dispose();
     trainStep.optimizer.dispose();
     model.store.dispose();
     teacher?.store.dispose();

@@ -48,3 +48,17 @@ export function positiveInt(value: string): number {
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
   return n;
 }
+
+/**
+ * Ctrl-C during training: the loop finishes its step and saves model_final instead of dying
+ * mid-write. `signal` goes to the loop; call `dispose` when it returns.
+ */
+export function stopOnSigint(log: (line: string) => void): { signal: AbortSignal; dispose: () => void } {
+  const abort = new AbortController();
+  const onSignal = () => {
+    log('interrupted: finishing the current step and saving model_final');
+    abort.abort();
+  };
+  process.once('SIGINT', onSignal);
+  return { signal: abort.signal, dispose: () => process.off('SIGINT', onSignal) };
+}

@@ -10,7 +10,7 @@ import {
 } from '@kd/detection';
 import { ProgressBar } from '../progress.ts';
 import { isClassifierConfig, runClassifier } from './classifier.ts';
-import { collect, exitTwoOnUsageError, reportUserErrors } from './common.ts';
+import { collect, exitTwoOnUsageError, reportUserErrors, stopOnSigint } from './common.ts';
 
 interface TrainOptions { config: string; opt: string[]; eval?: boolean; resume?: string }
 
@@ -109,16 +109,11 @@ export async function runTraining(o: RunTrainingOptions): Promise<Record<string,
   const unlabeled = unlabeledImages(config, o.extraLoss !== undefined);
   const loader = trainLoaderFor(config, trainSet, (p) => log(`warning: ${p.file}: ${p.message} (skipped)`), startStep, unlabeled);
   const bar = new ProgressBar(o.command, config.max_iters);
-  const abort = new AbortController();
-  const onSignal = () => {
-    log('interrupted: finishing the current step and saving model_final');
-    abort.abort();
-  };
-  process.once('SIGINT', onSignal);
+  const interrupt = stopOnSigint(log);
   mkdirSync(config.save_dir, { recursive: true });
   try {
     const summary = await trainLoop({
-      config, trainStep, batches: loader, startStep, bestMap, signal: abort.signal, checkpointExtra: { classes: trainSet.classes },
+      config, trainStep, batches: loader, startStep, bestMap, signal: interrupt.signal, checkpointExtra: { classes: trainSet.classes },
       evaluate: testSet ? async () => (await evaluateOnTest(model, config, testSet)).mAP : undefined,
       log: (line) => { bar.clear(); log(line); },
       onStep: (r) => {
@@ -140,7 +135,7 @@ export async function runTraining(o: RunTrainingOptions): Promise<Record<string,
       + `${Object.keys(stats.skipped).length} files skipped, ${trainSet.problems.length} dataset problems${summary.bestMap != null ? `, best mAP ${(100 * summary.bestMap).toFixed(2)}% at step ${summary.bestStep}` : ''}`);
     return record;
   } finally {
-    process.off('SIGINT', onSignal);
+    interrupt.dispose();
     trainStep.optimizer.dispose();
     await loader.close();
   }

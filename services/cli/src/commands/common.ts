@@ -49,6 +49,13 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+/** Commander parser for options that take a non-negative integer (seeds). */
+export function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected an integer >= 0, got "${value}"`);
+  return n;
+}
+
 /**
  * Ctrl-C during training: the loop finishes its step and saves model_final instead of dying
  * mid-write. `signal` goes to the loop; call `dispose` when it returns.

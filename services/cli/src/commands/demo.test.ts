@@ -46,7 +46,7 @@ test('npm start -- --quick: the shipped teacher, a baseline and a distilled stud
   assert.match(again.stdout, /student, fine_grained /);
 });
 
-test('kd demo: an unknown method or a missing teacher is exit 2 with the option named, before any training', () => {
+test('kd demo: an unknown method, a missing teacher or a bad seed is exit 2 with the option named, before any training', () => {
   const bad = spawnSync(process.execPath, [kd, 'demo', '--quick', '--method', 'l3', '--work', join(tmp, 'bad')], { cwd: root, encoding: 'utf8' });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--method l3: not one of l2, fine_grained, fine_grained_paper/);
@@ -54,4 +54,7 @@ test('kd demo: an unknown method or a missing teacher is exit 2 with the option 
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /--teacher .*nowhere: no model\.json there/);
   assert.doesNotMatch(missing.stderr, /step 1 /);
+  const seed = spawnSync(process.execPath, [kd, 'demo', '--quick', '--seed', '-1', '--work', join(tmp, 'bad')], { cwd: root, encoding: 'utf8' });
+  assert.equal(seed.status, 2);
+  assert.match(seed.stderr, /--seed.*expected an integer >= 0, got "-1"/);
 });

@@ -9,7 +9,7 @@ import { createYoloV3, loadCheckpoint } from '@kd/detection';
 import {
   ensureShapesDataset, loadTeacher, QUICK_OVERRIDES, scheduleOverrides, SHIPPED_STUDENT, SHIPPED_TEACHER, testMaps, trainStudent, type TestMaps,
 } from '../experiment/student_runs.ts';
-import { exitTwoOnUsageError, positiveInt, reportUserErrors } from './common.ts';
+import { exitTwoOnUsageError, nonNegativeInt, positiveInt, reportUserErrors } from './common.ts';
 
 interface DemoOptions {
   quick?: boolean; steps?: number; method: string; teacher: string; init?: string | false; student: string; data: string; work: string; seed: number;
@@ -21,7 +21,7 @@ export interface DemoRow { model: string; params_m: number; map_11point: number;
 const log = (line: string) => process.stderr.write(`kd demo: ${line}\n`);
 
 /** Default student steps: what fits the whole demo in about ten minutes on a 2-core laptop (README, "Quickstart"). */
-export const DEMO_STEPS = 300;
+export const DEMO_STEPS = 150;
 
 /** The closing table, as plain text. */
 export function demoTable(rows: DemoRow[]): string {
@@ -48,12 +48,12 @@ export function demoCommand(): Command {
     .option('--student <file>', 'student config', 'configs/yolov3_mobilenet_v1_shapes.yml')
     .option('--data <dir>', 'dataset (generated with kd make-dataset shapes on first use)', 'data/shapes')
     .option('--work <dir>', 'where the two students are saved', 'output/demo')
-    .option('--seed <n>', 'seed of both students (same initial weights and batches)', (v) => Number.parseInt(v, 10), 0)
+    .option('--seed <n>', 'seed of both students (same initial weights and batches)', nonNegativeInt, 0)
     .addHelpText('after', `
 Both students start from the same weights (by default the shipped baseline student, as
 PaddleDetection's students start from pretrained weights) and see the same batches; the
-distilled one also learns from the teacher's outputs. Ends with a table of teacher, baseline and distilled mAP
-and images/s; the table is also written to WORK/demo.json.`)
+distilled one also learns from the teacher's outputs. Ends with a table of teacher, start,
+baseline and distilled mAP and images/s, also written to WORK/demo.json.`)
     .action((opts: DemoOptions) => reportUserErrors('demo', () => demo(opts)));
 }
 

@@ -52,6 +52,8 @@ export function experimentCommand(): Command {
 
 interface RunContext {
   opts: ExperimentOptions; data: string; base: string[]; steps: number; logIter: number; backend: string; teacher: YoloV3;
+  /** The student schedule stretched to `steps` (the same for every run). */
+  schedule: string[];
 }
 
 const runDir = (work: string, method: string, seed: number) => join(work, method, `seed${seed}`);
@@ -63,7 +65,7 @@ async function runOne(ctx: RunContext, method: string, seed: number): Promise<Ex
   log(`${method}, seed ${seed}: ${steps} steps`);
   const { model, config, summary } = await trainStudent({
     command: 'experiment', studentConfig: opts.student, method, dataDir: data, teacher: ctx.teacher, backend: ctx.backend,
-    overrides: [...base, `seed=${seed}`, `save_dir=${runDir(opts.work, method, seed)}`, ...scheduleOverrides(loadConfig(opts.student, base), steps)],
+    overrides: [...base, `seed=${seed}`, `save_dir=${runDir(opts.work, method, seed)}`, ...ctx.schedule],
     onStep: (r) => {
       if (r.step % ctx.logIter !== 0 && r.step !== r.maxIters) return;
       curve.step.push(r.step);
@@ -143,7 +145,9 @@ async function experiment(opts: ExperimentOptions): Promise<void> {
     teacherDir = join(saveDir, 'model_final');
   }
   const { teacher, config: teacherConfig } = loadTeacher(teacherDir, data);
-  const ctx: RunContext = { opts, data, base, steps, logIter: studentDefaults.log_iter, backend: backend.name, teacher };
+  const ctx: RunContext = {
+    opts, data, base, steps, logIter: studentDefaults.log_iter, backend: backend.name, teacher, schedule: scheduleOverrides(studentDefaults, steps),
+  };
   if (child) {
     const run = await runOne(ctx, child.method, child.seed);
     writeAtomic(join(runDir(opts.work, child.method, child.seed), 'run.json'), `${JSON.stringify(run)}\n`);

@@ -54,8 +54,8 @@ export async function testMaps(model: YoloV3, config: KdConfig): Promise<TestMap
 }
 
 /**
- * A trained teacher checkpoint, frozen, evaluated on `dataDir` with its own config. `evalOverrides`
- * (e.g. --quick's input size) apply to its eval reader only; the weights are what they are.
+ * A trained teacher checkpoint, frozen, evaluated on `dataDir` with its own config; `evalReader`
+ * (e.g. --quick's input size) replaces its eval reader only, the weights are what they are.
  */
 export function loadTeacher(dir: string, dataDir: string, evalReader?: KdConfig['eval_reader']): { teacher: YoloV3; config: KdConfig; step: number } {
   const saved = readCheckpointConfig(dir);

@@ -115,7 +115,7 @@ export const configSchema = z.strictObject({
   snapshot_iter: positiveInt.default(2000),
   log_iter: positiveInt.default(20),
   save_dir: z.string().default('output'),
-  /** Weights to evaluate/infer with, or to start training from. */
+  /** A checkpoint whose weights kd train / kd distill start from (PaddleDetection's pretrain_weights; -r resumes instead). */
   weights: z.string().optional(),
   metric: z.literal('VOC').default('VOC'),
   map_type: z.enum(['11point', 'area', 'integral']).default('11point'),

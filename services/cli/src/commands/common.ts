@@ -56,6 +56,13 @@ export function nonNegativeInt(value: string): number {
   return n;
 }
 
+/** Commander parser for options that take a number >= 0 (loss weights). */
+export function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected a number >= 0, got "${value}"`);
+  return n;
+}
+
 /**
  * Ctrl-C during training: the loop finishes its step and saves model_final instead of dying
  * mid-write. `signal` goes to the loop; call `dispose` when it returns.

@@ -35,18 +35,21 @@ test('npm start -- --quick: the shipped teacher, a baseline and a distilled stud
   assert.equal(result.steps, 3);
   assert.deepEqual(result.rows.map((row: { model: string }) => row.model), ['teacher (ResNet)', 'student, baseline', 'student, l2']);
   assert.equal(result.init, null, '--quick starts from random weights');
+  assert.equal(result.weight, 1, 'l2 gets the sweep\'s weight, not PaddleDetection\'s 100');
+  assert.match(r.stderr, /distilled student \(l2, weight 1\): 3 steps/);
 
   // --init: both students start from a checkpoint of the student config (here the baseline just trained)
   const init = join(work, 'baseline', 'model_final');
-  const again = spawnSync(process.execPath, [kd, 'demo', '--quick', '--init', init, '--method', 'fine_grained', '--work', join(tmp, 'again')],
+  const again = spawnSync(process.execPath, [kd, 'demo', '--quick', '--init', init, '--method', 'fine_grained', '--weight', '0', '--work', join(tmp, 'again')],
     { cwd: root, encoding: 'utf8', env: { ...process.env, KD_BACKEND: 'wasm' } });
   assert.equal(again.status, 0, again.stderr);
   assert.match(again.stderr, /both students start from .*baseline.model_final/);
   assert.match(again.stdout, /student, start\s+0\.\d\dM\s+\d+\.\d\d%\s+-/);
   assert.match(again.stdout, /student, fine_grained /);
+  assert.match(again.stderr, /distill_loss 0\.000000/, '--weight reaches the loss');
 });
 
-test('kd demo: an unknown method, a missing teacher or a bad seed is exit 2 with the option named, before any training', () => {
+test('kd demo: an unknown method, a missing teacher, a bad seed or weight is exit 2 with the option named, before any training', () => {
   const bad = spawnSync(process.execPath, [kd, 'demo', '--quick', '--method', 'l3', '--work', join(tmp, 'bad')], { cwd: root, encoding: 'utf8' });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--method l3: not one of l2, fine_grained, fine_grained_paper/);
@@ -57,4 +60,7 @@ test('kd demo: an unknown method, a missing teacher or a bad seed is exit 2 with
   const seed = spawnSync(process.execPath, [kd, 'demo', '--quick', '--seed', '-1', '--work', join(tmp, 'bad')], { cwd: root, encoding: 'utf8' });
   assert.equal(seed.status, 2);
   assert.match(seed.stderr, /--seed.*expected an integer >= 0, got "-1"/);
+  const weight = spawnSync(process.execPath, [kd, 'demo', '--quick', '--weight', 'heavy', '--work', join(tmp, 'bad')], { cwd: root, encoding: 'utf8' });
+  assert.equal(weight.status, 2);
+  assert.match(weight.stderr, /--weight.*expected a number >= 0, got "heavy"/);
 });

@@ -9,10 +9,10 @@ import { createYoloV3, loadCheckpoint } from '@kd/detection';
 import {
   ensureShapesDataset, loadTeacher, QUICK_OVERRIDES, scheduleOverrides, SHIPPED_STUDENT, SHIPPED_TEACHER, testMaps, trainStudent, type TestMaps,
 } from '../experiment/student_runs.ts';
-import { exitTwoOnUsageError, nonNegativeInt, positiveInt, reportUserErrors } from './common.ts';
+import { exitTwoOnUsageError, nonNegativeInt, nonNegativeNumber, positiveInt, reportUserErrors } from './common.ts';
 
 interface DemoOptions {
-  quick?: boolean; steps?: number; method: string; teacher: string; init?: string | false; student: string; data: string; work: string; seed: number;
+  quick?: boolean; steps?: number; method: string; weight?: number; teacher: string; init?: string | false; student: string; data: string; work: string; seed: number;
 }
 
 /** One row of the closing table. */
@@ -20,8 +20,15 @@ export interface DemoRow { model: string; params_m: number; map_11point: number;
 
 const log = (line: string) => process.stderr.write(`kd demo: ${line}\n`);
 
-/** Default student steps; with them the whole demo took 11:42 on this 2-core machine (README, "Quickstart"). */
-export const DEMO_STEPS = 150;
+/** Default student steps: the schedule of the distillation-weight sweep (results/distill-sweep.md). */
+export const DEMO_STEPS = 120;
+
+/**
+ * Distill weights for a student that starts from the shipped student: PaddleDetection's l2 weight
+ * of 100 (and fine_grained's 1000) wreck it within 120 steps, l2 at 1 was the sweep's best
+ * (results/distill-sweep.md). Methods not listed keep their loss's default.
+ */
+export const DEMO_DISTILL_WEIGHTS: Record<string, number> = { l2: 1 };
 
 /** The closing table, as plain text. */
 export function demoTable(rows: DemoRow[]): string {
@@ -42,6 +49,7 @@ export function demoCommand(): Command {
     .option('--quick', 'a tiny generated dataset and tiny students, a few steps (about a minute; for tests)')
     .option('--steps <n>', `student steps (default ${DEMO_STEPS}; --quick: 3)`, positiveInt)
     .option('--method <name>', 'distillation method (l2, fine_grained, fine_grained_paper)', 'l2')
+    .option('--weight <w>', 'distill weight (default: l2 1, as the sweep in results/distill-sweep.md found; other methods their loss\'s default)', nonNegativeNumber)
     .option('--teacher <checkpoint>', 'trained teacher checkpoint', SHIPPED_TEACHER)
     .option('--init <checkpoint>', `weights both students start from, a checkpoint of the student config (default ${SHIPPED_STUDENT}; --quick: none)`)
     .option('--no-init', 'both students start from the same random weights')
@@ -76,6 +84,7 @@ async function demo(opts: DemoOptions): Promise<void> {
   const base = [`dataset.dir=${data}`, `seed=${opts.seed}`, ...(opts.quick ? QUICK_OVERRIDES : [])];
   const studentDefaults = loadConfig(opts.student, base);
   const steps = opts.steps ?? (opts.quick ? 3 : DEMO_STEPS);
+  const weight = opts.weight ?? DEMO_DISTILL_WEIGHTS[opts.method.replace(/\+unlabeled$/, '')];
 
   const { teacher, config: teacherConfig, step } = loadTeacher(opts.teacher, data, studentDefaults.eval_reader);
   log(`teacher ${teacherConfig.backbone.name} from ${opts.teacher} (trained ${step} steps); evaluating it on the test split`);
@@ -94,18 +103,22 @@ async function demo(opts: DemoOptions): Promise<void> {
   }
 
   for (const method of ['baseline', opts.method]) {
-    log(`${method === 'baseline' ? 'baseline student' : `distilled student (${method})`}: ${steps} steps`);
+    const distilled = method !== 'baseline';
+    log(`${distilled ? `distilled student (${method}${weight === undefined ? '' : `, weight ${weight}`})` : 'baseline student'}: ${steps} steps`);
     const { model, config, summary } = await trainStudent({
-      command: method === 'baseline' ? 'baseline' : 'distill', studentConfig: opts.student, method, dataDir: data, teacher, backend: backend.name,
+      command: distilled ? 'distill' : 'baseline', studentConfig: opts.student, method, dataDir: data, teacher, backend: backend.name,
       init,
-      overrides: [...base, `save_dir=${join(opts.work, method)}`, ...scheduleOverrides(studentDefaults, steps)],
+      overrides: [
+        ...base, `save_dir=${join(opts.work, method)}`, ...scheduleOverrides(studentDefaults, steps),
+        ...(distilled && weight !== undefined ? [`distill.weight=${weight}`] : []),
+      ],
     });
-    addRow(method === 'baseline' ? 'student, baseline' : `student, ${method}`, model.store.countTrainable(), await testMaps(model, config), summary.train_images_per_s as number);
+    addRow(distilled ? `student, ${method}` : 'student, baseline', model.store.countTrainable(), await testMaps(model, config), summary.train_images_per_s as number);
     model.store.dispose();
   }
   teacher.store.dispose();
   const table = demoTable(rows);
-  writeFilesAtomic([{ path: join(opts.work, 'demo.json'), content: `${JSON.stringify({ steps, method: opts.method, init: init ?? null, data, rows }, null, 1)}\n` }]);
+  writeFilesAtomic([{ path: join(opts.work, 'demo.json'), content: `${JSON.stringify({ steps, method: opts.method, weight: weight ?? null, init: init ?? null, data, rows }, null, 1)}\n` }]);
   process.stdout.write(`\n${table}\n\n`);
   log(`${steps} steps per student; table also in ${join(opts.work, 'demo.json')}`);
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { XMLValidator } from 'fast-xml-parser';
 import { mean, std } from '../experiment/stats.ts';
+import { EXPERIMENT_METHODS, methodOverrides } from './experiment.ts';
 
 const kd = fileURLToPath(new URL('../../bin/kd.js', import.meta.url));
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -17,6 +18,15 @@ test('mean and sample std, checked by hand', () => {
   assert.equal(mean([1, 2, 3, 6]), 3);
   assert.ok(Math.abs(std([1, 2, 3, 6]) - Math.sqrt(14 / 3)) < 1e-12);
   assert.equal(std([5]), 0);
+});
+
+test('-o overrides: unscoped ones reach every method, METHOD: ones that method and its +unlabeled variant', () => {
+  const opts = ['max_iters=5', 'l2:distill.weight=10', 'fine_grained_paper:distill.lambda_D=2'];
+  assert.deepEqual(methodOverrides(opts, 'baseline', EXPERIMENT_METHODS), ['max_iters=5']);
+  assert.deepEqual(methodOverrides(opts, 'l2', EXPERIMENT_METHODS), ['max_iters=5', 'distill.weight=10']);
+  assert.deepEqual(methodOverrides(opts, 'fine_grained', EXPERIMENT_METHODS), ['max_iters=5']);
+  assert.deepEqual(methodOverrides(opts, 'fine_grained_paper+unlabeled', EXPERIMENT_METHODS), ['max_iters=5', 'distill.lambda_D=2']);
+  assert.throws(() => methodOverrides(['l3:distill.weight=1'], 'l2', EXPERIMENT_METHODS), /-o l3:distill\.weight=1: unknown method l3/);
 });
 
 test('kd experiment --quick: a teacher, every method over two seeds, the JSON, the table and three charts', () => {
@@ -50,7 +60,8 @@ test('kd experiment --quick: a teacher, every method over two seeds, the JSON, t
 test('kd experiment --quick --jobs 2: runs in child processes, each with its log, records in task order', () => {
   const out = join(tmp, 'results-jobs');
   const work = join(tmp, 'work-jobs');
-  const r = spawnSync(process.execPath, [kd, 'experiment', '--quick', '--seeds', '1', '--methods', 'baseline,l2', '--jobs', '2', '--out', out, '--work', work],
+  const r = spawnSync(process.execPath, [kd, 'experiment', '--quick', '--seeds', '1', '--methods', 'baseline,l2', '--jobs', '2', '--out', out, '--work', work,
+    '-o', 'l2:distill.weight=0'],
     { cwd: root, encoding: 'utf8', env: { ...process.env, KD_BACKEND: 'wasm' } });
   assert.equal(r.status, 0, r.stderr);
   const result = JSON.parse(readFileSync(join(out, 'experiment.json'), 'utf8'));
@@ -58,4 +69,6 @@ test('kd experiment --quick --jobs 2: runs in child processes, each with its log
   for (const run of result.runs) assert.equal(run.curve.step.length, 3);
   assert.match(readFileSync(join(work, 'l2', 'seed0', 'log.txt'), 'utf8'), /distill_loss/);
   assert.match(r.stderr, /l2, seed 0: started \(log /);
+  // the method-scoped -o reached the child: zero weight, zero distill_loss
+  assert.deepEqual(result.runs[1].curve.distill_loss, [0, 0, 0]);
 });

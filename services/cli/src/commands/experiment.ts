@@ -13,7 +13,7 @@ import {
   ensureShapesDataset, loadTeacher, QUICK_OVERRIDES, scheduleOverrides, SHIPPED_TEACHER, testMaps, trainStudent,
 } from '../experiment/student_runs.ts';
 import { barChart, lineChart } from '../experiment/svg_charts.ts';
-import { exitTwoOnUsageError, positiveInt, reportUserErrors } from './common.ts';
+import { collect, exitTwoOnUsageError, positiveInt, reportUserErrors } from './common.ts';
 import { runTraining } from './train.ts';
 
 /** The methods compared; `+unlabeled` mixes the dataset's unlabeled/ images into each batch. */
@@ -22,6 +22,9 @@ export const EXPERIMENT_METHODS = ['baseline', 'l2', 'fine_grained', 'fine_grain
 interface ExperimentOptions {
   quick?: boolean; seeds: number; steps?: number; methods: string; teacher?: string;
   student: string; teacherConfig: string; data: string; out: string; work: string; jobs: number;
+  /** Student overrides for every run, or for one method's runs as `METHOD:key=value`. */
+  opt: string[];
+  init?: string;
   /** Internal (--jobs): run only this `method:seed` and write its record beside its checkpoints. */
   run?: string;
 }
@@ -46,6 +49,9 @@ export function experimentCommand(): Command {
     .option('--out <dir>', 'where experiment.json, experiment.md and the charts go', 'results')
     .option('--work <dir>', 'checkpoints and logs of the runs', 'output/experiment')
     .option('--jobs <n>', 'student runs at a time, each in its own process (one per core; logs in WORK/METHOD/seedK/log.txt)', positiveInt, 1)
+    .option('--init <checkpoint>', 'weights every student starts from, a checkpoint of the student config (default: random init)')
+    .option('-o, --opt <[method:]key=value>', 'override a student config key for every run, or with METHOD: for that method\'s runs only '
+      + '(repeatable), e.g. -o l2:distill.weight=10', collect, [])
     .addOption(new Option('--run <method:seed>').hideHelp())
     .action((opts: ExperimentOptions) => reportUserErrors('experiment', () => experiment(opts)));
 }
@@ -58,14 +64,27 @@ interface RunContext {
 
 const runDir = (work: string, method: string, seed: number) => join(work, method, `seed${seed}`);
 
+/**
+ * The -o overrides that apply to `method`: unscoped ones, and `M:key=value` where M is the method
+ * or its loss (`fine_grained_paper:` also reaches `fine_grained_paper+unlabeled`).
+ */
+export function methodOverrides(opts: readonly string[], method: string, methods: readonly string[]): string[] {
+  return opts.flatMap((o) => {
+    const scope = /^([\w+]+):(.*)$/.exec(o);
+    if (!scope) return [o];
+    if (!methods.includes(scope[1])) throw new ConfigError(`-o ${o}: unknown method ${scope[1]} (known: ${methods.join(', ')})`);
+    return scope[1] === method || scope[1] === method.split('+')[0] ? [scope[2]] : [];
+  });
+}
+
 /** One student run in this process: train, evaluate, and its record with the loss curves. */
 async function runOne(ctx: RunContext, method: string, seed: number): Promise<ExperimentRun> {
   const { opts, data, base, steps } = ctx;
   const curve: ExperimentRun['curve'] = { step: [], loss: [], distill_loss: [] };
   log(`${method}, seed ${seed}: ${steps} steps`);
   const { model, config, summary } = await trainStudent({
-    command: 'experiment', studentConfig: opts.student, method, dataDir: data, teacher: ctx.teacher, backend: ctx.backend,
-    overrides: [...base, `seed=${seed}`, `save_dir=${runDir(opts.work, method, seed)}`, ...ctx.schedule],
+    command: 'experiment', studentConfig: opts.student, method, dataDir: data, teacher: ctx.teacher, backend: ctx.backend, init: opts.init,
+    overrides: [...base, ...methodOverrides(opts.opt, method, EXPERIMENT_METHODS), `seed=${seed}`, `save_dir=${runDir(opts.work, method, seed)}`, ...ctx.schedule],
     onStep: (r) => {
       if (r.step % ctx.logIter !== 0 && r.step !== r.maxIters) return;
       curve.step.push(r.step);
@@ -85,7 +104,8 @@ function runInChild(ctx: RunContext, teacherDir: string, method: string, seed: n
   mkdirSync(dir, { recursive: true });
   const args = [
     kdBin, 'experiment', '--run', `${method}:${seed}`, '--teacher', teacherDir, '--steps', String(ctx.steps), '--student', ctx.opts.student,
-    '--data', ctx.data, '--work', ctx.opts.work, ...(ctx.opts.quick ? ['--quick'] : []),
+    '--data', ctx.data, '--work', ctx.opts.work, ...(ctx.opts.quick ? ['--quick'] : []), ...(ctx.opts.init ? ['--init', ctx.opts.init] : []),
+    ...ctx.opts.opt.flatMap((o) => ['-o', o]),
   ];
   const logFile = join(dir, 'log.txt');
   const fd = openSync(logFile, 'w');
@@ -128,6 +148,7 @@ async function experiment(opts: ExperimentOptions): Promise<void> {
   const unknown = methods.filter((m) => !(EXPERIMENT_METHODS as readonly string[]).includes(m));
   if (unknown.length > 0) throw new ConfigError(`--methods: unknown ${unknown.join(', ')} (known: ${EXPERIMENT_METHODS.join(', ')})`);
   const child = opts.run === undefined ? undefined : parseRun(opts.run, EXPERIMENT_METHODS);
+  for (const m of methods) methodOverrides(opts.opt, m, EXPERIMENT_METHODS); // unknown method scopes fail before any run
   const backend = await initBackend();
   const data = opts.quick && !child ? join(mkdtempSync(join(tmpdir(), 'kd-experiment-')), 'shapes') : opts.data;
   await ensureShapesDataset(data, opts.quick === true, log);

@@ -71,6 +71,17 @@ test('kd train -> eval -> infer on a tiny built-in dataset; resume continues the
   assert.match(resumed.stderr, /step 5 lr/);
   assert.doesNotMatch(resumed.stderr, /step 1 lr/);
   assert.equal(JSON.parse(readFileSync(join(out, 'model_final', 'model.json'), 'utf8')).step, 6);
+
+  // -o weights=: starts from a checkpoint's weights at step 1 (fresh schedule), so the first loss is not the random init's
+  const fromWeights = run('train', '-c', config, ...tiny, '-o', 'max_iters=1', '-o', `save_dir=${join(tmp, 'finetune')}`, '-o', `weights=${join(out, 'model_final')}`);
+  assert.equal(fromWeights.status, 0, fromWeights.stderr);
+  assert.match(fromWeights.stderr, /starting from the weights of .*model_final \(step 6, [0-9a-f]{12}\)/);
+  const firstLoss = (stderr: string) => /step 1 lr [\d.]+, loss ([\d.]+)/.exec(stderr)?.[1];
+  assert.ok(firstLoss(fromWeights.stderr) !== undefined);
+  assert.notEqual(firstLoss(fromWeights.stderr), firstLoss(trained.stderr));
+  const mismatched = run('train', '-c', config, ...tiny, '-o', 'backbone.width=0.25', '-o', `weights=${join(out, 'model_final')}`);
+  assert.equal(mismatched.status, 2);
+  assert.match(mismatched.stderr, /model_final/);
 });
 
 test('bad configs, overrides and checkpoints exit 2 naming the key or file', () => {

@@ -103,6 +103,10 @@ export async function runTraining(o: RunTrainingOptions): Promise<Record<string,
     startStep = loaded.step;
     bestMap = typeof loaded.extra.best_map === 'number' && loaded.extra.best_map >= 0 ? loaded.extra.best_map : undefined;
     log(`resumed from ${loaded.dir} at step ${startStep}`);
+  } else if (config.weights) {
+    // PaddleDetection's pretrain_weights: the weights only; schedule and optimizer start fresh
+    const loaded = loadCheckpoint(config.weights, model.store, config);
+    log(`starting from the weights of ${loaded.dir} (step ${loaded.step}, ${loaded.contentHash.slice(0, 12)})`);
   }
   log(`${config.backbone.name} YOLOv3, ${(model.store.countTrainable() / 1e6).toFixed(2)}M parameters, ${trainSet.records.length} training images, ${config.num_classes} classes, backend ${o.backend}`);
 

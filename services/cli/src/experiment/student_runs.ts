@@ -99,10 +99,10 @@ export async function trainStudent(o: StudentRunOptions): Promise<StudentRun> {
     ...o.overrides,
     ...(loss === 'baseline' ? [] : [`distill.method=${loss}`]),
     ...(unlabeled ? [`train_reader.unlabeled.dir=${join(o.dataDir, 'unlabeled')}`] : []),
+    ...(o.init ? [`weights=${o.init}`] : []),
   ];
   const config = loadConfig(o.studentConfig, overrides);
   const model = createYoloV3(config);
-  if (o.init) loadCheckpoint(o.init, model.store, config);
   if (loss !== 'baseline' && o.teacher === undefined) throw new Error(`method ${o.method} needs a teacher`);
   const extraLoss = loss === 'baseline' ? undefined : teacherDistillation({
     student: model.spec, teacher: o.teacher!, distill: config.distill, useFineGrainedLoss: false,

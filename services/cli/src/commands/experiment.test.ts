@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { XMLValidator } from 'fast-xml-parser';
 import { mean, std } from '../experiment/stats.ts';
+import { niceAxis } from '../experiment/svg_charts.ts';
 import { EXPERIMENT_METHODS, methodOverrides } from './experiment.ts';
 
 const kd = fileURLToPath(new URL('../../bin/kd.js', import.meta.url));
@@ -29,7 +30,7 @@ test('-o overrides: unscoped ones reach every method, METHOD: ones that method a
   assert.throws(() => methodOverrides(['l3:distill.weight=1'], 'l2', EXPERIMENT_METHODS), /-o l3:distill\.weight=1: unknown method l3/);
 });
 
-test('kd experiment --quick: a teacher, every method over two seeds, the JSON, the table and three charts', () => {
+test('kd experiment --quick: a teacher, every method over two seeds, the JSON, the table and three charts; --report redoes the last two', () => {
   const out = join(tmp, 'results');
   const r = spawnSync(process.execPath, [kd, 'experiment', '--quick', '--seeds', '2', '--out', out, '--work', join(tmp, 'work')],
     { cwd: root, encoding: 'utf8', env: { ...process.env, KD_BACKEND: 'wasm' } });
@@ -55,6 +56,15 @@ test('kd experiment --quick: a teacher, every method over two seeds, the JSON, t
     assert.equal(XMLValidator.validate(svg), true, chart);
     assert.match(svg, /fine_grained_paper\+unlabeled/);
   }
+
+  // --report rewrites the table and charts from experiment.json alone
+  rmSync(join(out, 'experiment.md'));
+  const report = spawnSync(process.execPath, [kd, 'experiment', '--report', '--out', out], { cwd: root, encoding: 'utf8' });
+  assert.equal(report.status, 0, report.stderr);
+  assert.equal(readFileSync(join(out, 'experiment.md'), 'utf8'), md);
+  const none = spawnSync(process.execPath, [kd, 'experiment', '--report', '--out', join(tmp, 'nothing')], { cwd: root, encoding: 'utf8' });
+  assert.equal(none.status, 2);
+  assert.match(none.stderr, /--report: no .*nothing.experiment\.json/);
 });
 
 test('kd experiment --quick --jobs 2: runs in child processes, each with its log, records in task order', () => {
@@ -71,4 +81,12 @@ test('kd experiment --quick --jobs 2: runs in child processes, each with its log
   assert.match(r.stderr, /l2, seed 0: started \(log /);
   // the method-scoped -o reached the child: zero weight, zero distill_loss
   assert.deepEqual(result.runs[1].curve.distill_loss, [0, 0, 0]);
+});
+
+test('chart axes: ticks of 1, 2, 2.5 or 5 x 10^k, at most 6, up to the first tick at or above the value', () => {
+  assert.deepEqual(niceAxis(18.6), { max: 20, step: 5 }); // 18.6 / 6 = 3.1 -> 5
+  assert.deepEqual(niceAxis(9.3), { max: 10, step: 2 });
+  assert.deepEqual(niceAxis(137), { max: 150, step: 25 });
+  assert.deepEqual(niceAxis(0.012), { max: 0.012, step: 0.002 });
+  assert.deepEqual(niceAxis(6), { max: 6, step: 1 });
 });

@@ -25,6 +25,7 @@ interface ExperimentOptions {
   /** Student overrides for every run, or for one method's runs as `METHOD:key=value`. */
   opt: string[];
   init?: string;
+  report?: boolean;
   /** Internal (--jobs): run only this `method:seed` and write its record beside its checkpoints. */
   run?: string;
 }
@@ -52,6 +53,7 @@ export function experimentCommand(): Command {
     .option('--init <checkpoint>', 'weights every student starts from, a checkpoint of the student config (default: random init)')
     .option('-o, --opt <[method:]key=value>', 'override a student config key for every run, or with METHOD: for that method\'s runs only '
       + '(repeatable), e.g. -o l2:distill.weight=10', collect, [])
+    .option('--report', 'only rewrite experiment.md and the charts from OUT/experiment.json (e.g. of an interrupted experiment)')
     .addOption(new Option('--run <method:seed>').hideHelp())
     .action((opts: ExperimentOptions) => reportUserErrors('experiment', () => experiment(opts)));
 }
@@ -144,6 +146,7 @@ function parseRun(spec: string, methods: readonly string[]): { method: string; s
 }
 
 async function experiment(opts: ExperimentOptions): Promise<void> {
+  if (opts.report) return reportOnly(opts.out);
   const methods = opts.methods.split(',').map((m) => m.trim()).filter(Boolean);
   const unknown = methods.filter((m) => !(EXPERIMENT_METHODS as readonly string[]).includes(m));
   if (unknown.length > 0) throw new ConfigError(`--methods: unknown ${unknown.join(', ')} (known: ${EXPERIMENT_METHODS.join(', ')})`);
@@ -186,15 +189,37 @@ async function experiment(opts: ExperimentOptions): Promise<void> {
   // partial results survive an interrupted experiment
   const runs = await pool(tasks, opts.jobs, (done) =>
     writeAtomic(join(opts.out, 'experiment.json'), `${JSON.stringify({ command, teacher: teacherResult, runs: done }, null, 1)}\n`));
-  writeAtomic(join(opts.out, 'experiment.md'), experimentMarkdown(runs, methods, teacherResult, command));
+  writeReport(opts.out, { command, teacher: teacherResult, runs });
+  teacher.store.dispose();
+}
+
+interface ExperimentRecord { command: string; teacher: TeacherResult; runs: ExperimentRun[] }
+
+/** experiment.md and the three charts in `out` from the experiment's records (methods in run order). */
+function writeReport(out: string, { command, teacher, runs }: ExperimentRecord): void {
+  const methods = [...new Set(runs.map((r) => r.method))];
+  writeAtomic(join(out, 'experiment.md'), experimentMarkdown(runs, methods, teacher, command));
   const rows = summarize(runs, methods);
-  writeAtomic(join(opts.out, 'experiment-map.svg'), barChart('mAP(0.50, 11point) by method, mean +- std over seeds', 'mAP %',
-    rows.map((r) => ({ label: r.method, mean: r.mean11, std: r.std11 })), { label: 'teacher', value: 100 * teacherResult.map_11point }));
-  writeAtomic(join(opts.out, 'experiment-loss.svg'), lineChart('training loss (detection + distillation)', 'step', 'loss',
+  writeAtomic(join(out, 'experiment-map.svg'), barChart('mAP(0.50, 11point) by method, mean +- std over seeds', 'mAP %',
+    rows.map((r) => ({ label: r.method, mean: r.mean11, std: r.std11 })), { label: 'teacher', value: 100 * teacher.map_11point }));
+  writeAtomic(join(out, 'experiment-loss.svg'), lineChart('training loss (detection + distillation)', 'step', 'loss',
     methods.map((m) => ({ label: m, points: meanCurve(runs, m, 'loss') }))));
-  writeAtomic(join(opts.out, 'experiment-distill-loss.svg'), lineChart('distill_loss', 'step', 'distill_loss',
+  writeAtomic(join(out, 'experiment-distill-loss.svg'), lineChart('distill_loss', 'step', 'distill_loss',
     methods.filter((m) => m !== 'baseline').map((m) => ({ label: m, points: meanCurve(runs, m, 'distill_loss') }))));
   for (const r of rows) log(`${r.method.padEnd(30)} ${r.mean11.toFixed(2)} +- ${r.std11.toFixed(2)} (11point)`);
-  log(`wrote ${join(opts.out, 'experiment.json')}, experiment.md and three charts`);
-  teacher.store.dispose();
+  log(`wrote ${join(out, 'experiment.md')} and three charts from ${runs.length} runs`);
+}
+
+/** --report: rewrite the table and charts from OUT/experiment.json (an interrupted experiment's runs so far, or new chart code). */
+function reportOnly(out: string): void {
+  const file = join(out, 'experiment.json');
+  if (!existsSync(file)) throw new ConfigError(`--report: no ${file} (run kd experiment first, or pass --out)`);
+  let record: ExperimentRecord;
+  try {
+    record = JSON.parse(readFileSync(file, 'utf8')) as ExperimentRecord;
+  } catch (e) {
+    throw new ConfigError(`--report: ${file} is not JSON (${(e as Error).message})`);
+  }
+  if (!Array.isArray(record.runs) || record.runs.length === 0 || !record.teacher) throw new ConfigError(`--report: ${file} has no runs or no teacher record`);
+  writeReport(out, record);
 }

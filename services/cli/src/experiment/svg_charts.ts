@@ -6,9 +6,18 @@ const M = { left: 64, right: 210, top: 40, bottom: 70 };
 const COLOURS = ['#4363d8', '#e6194b', '#3cb44b', '#f58231', '#911eb4', '#42d4f4', '#f032e6', '#808000'];
 const esc = (s: string) => s.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
-function frame(title: string, yLabel: string, yMax: number, body: string[], xLabel = ''): string {
+/** A y axis reaching `v` whose ticks read as round numbers: a step of 1, 2, 2.5 or 5 x 10^k, at most 6 of them. */
+export function niceAxis(v: number): { max: number; step: number } {
+  const raw = Math.max(v, 1e-9) / 6;
+  const unit = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * unit).find((s) => s >= raw * (1 - 1e-12))!;
+  return { max: Math.ceil(v / step - 1e-9) * step, step };
+}
+
+function frame(title: string, yLabel: string, axis: { max: number; step: number }, body: string[], xLabel = ''): string {
   const plotH = H - M.top - M.bottom;
-  const ticks = Array.from({ length: 6 }, (_, i) => (yMax * i) / 5);
+  const yMax = axis.max;
+  const ticks = Array.from({ length: Math.round(yMax / axis.step) + 1 }, (_, i) => i * axis.step);
   const grid = ticks.map((t) => {
     const y = M.top + plotH - (t / yMax) * plotH;
     return `<line x1="${M.left}" y1="${y}" x2="${W - M.right}" y2="${y}" stroke="#ddd"/><text x="${M.left - 6}" y="${y + 4}" text-anchor="end" font-size="11">${+t.toPrecision(3)}</text>`;
@@ -29,7 +38,8 @@ export interface Bar { label: string; mean: number; std: number }
 
 /** Bars with +-std error bars, and an optional dashed reference line (e.g. the teacher). */
 export function barChart(title: string, yLabel: string, bars: Bar[], reference?: { label: string; value: number }): string {
-  const yMax = Math.max(1e-9, ...bars.map((b) => b.mean + b.std), reference?.value ?? 0) * 1.15;
+  const axis = niceAxis(Math.max(...bars.map((b) => b.mean + b.std), reference?.value ?? 0) * 1.1);
+  const yMax = axis.max;
   const plotW = W - M.left - M.right;
   const plotH = H - M.top - M.bottom;
   const y = (v: number) => M.top + plotH - (v / yMax) * plotH;
@@ -42,14 +52,15 @@ export function barChart(title: string, yLabel: string, bars: Bar[], reference?:
       `<rect x="${x}" y="${y(b.mean)}" width="${w}" height="${y(0) - y(b.mean)}" fill="${COLOURS[i % COLOURS.length]}"/>`,
       `<line x1="${cx}" y1="${y(b.mean - b.std)}" x2="${cx}" y2="${y(b.mean + b.std)}" stroke="#000"/>`,
       `<text x="${cx}" y="${y(b.mean + b.std) - 4}" text-anchor="middle" font-size="11">${b.mean.toFixed(2)}</text>`,
-      `<text x="${cx}" y="${H - M.bottom + 16}" text-anchor="middle" font-size="11">${esc(b.label)}</text>`,
+      // slanted, so long method names next to each other do not overlap
+      `<text x="${cx}" y="${H - M.bottom + 14}" text-anchor="end" font-size="11" transform="rotate(-20 ${cx} ${H - M.bottom + 14})">${esc(b.label)}</text>`,
     ];
   });
   if (reference) {
     body.push(`<line x1="${M.left}" y1="${y(reference.value)}" x2="${W - M.right}" y2="${y(reference.value)}" stroke="#000" stroke-dasharray="6 4"/>`,
       `<text x="${W - M.right + 6}" y="${y(reference.value) + 4}" font-size="11">${esc(reference.label)} ${reference.value.toFixed(2)}</text>`);
   }
-  return frame(title, yLabel, yMax, body);
+  return frame(title, yLabel, axis, body);
 }
 
 export interface Series { label: string; points: Array<[number, number]> }
@@ -58,7 +69,8 @@ export interface Series { label: string; points: Array<[number, number]> }
 export function lineChart(title: string, xLabel: string, yLabel: string, series: Series[]): string {
   const xs = series.flatMap((s) => s.points.map((p) => p[0]));
   const xMax = Math.max(1, ...xs);
-  const yMax = Math.max(1e-9, ...series.flatMap((s) => s.points.map((p) => p[1]))) * 1.05;
+  const axis = niceAxis(Math.max(...series.flatMap((s) => s.points.map((p) => p[1]))) * 1.02);
+  const yMax = axis.max;
   const plotW = W - M.left - M.right;
   const plotH = H - M.top - M.bottom;
   const px = (v: number) => M.left + (v / xMax) * plotW;
@@ -75,5 +87,5 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
   });
   body.push(`<text x="${W - M.right}" y="${H - M.bottom + 16}" text-anchor="end" font-size="11">${xMax}</text>`,
     `<text x="${M.left}" y="${H - M.bottom + 16}" font-size="11">0</text>`);
-  return frame(title, yLabel, yMax, body, xLabel);
+  return frame(title, yLabel, axis, body, xLabel);
 }

@@ -65,6 +65,9 @@ test('kd experiment --quick: a teacher, every method over two seeds, the JSON, t
   const none = spawnSync(process.execPath, [kd, 'experiment', '--report', '--out', join(tmp, 'nothing')], { cwd: root, encoding: 'utf8' });
   assert.equal(none.status, 2);
   assert.match(none.stderr, /--report: no .*nothing.experiment\.json/);
+  const init = spawnSync(process.execPath, [kd, 'experiment', '--quick', '--init', join(tmp, 'nowhere'), '--out', join(tmp, 'nothing')], { cwd: root, encoding: 'utf8' });
+  assert.equal(init.status, 2);
+  assert.match(init.stderr, /--init .*nowhere: no model\.json there/);
 });
 
 test('kd experiment --quick --jobs 2: runs in child processes, each with its log, records in task order', () => {

@@ -152,6 +152,7 @@ async function experiment(opts: ExperimentOptions): Promise<void> {
   if (unknown.length > 0) throw new ConfigError(`--methods: unknown ${unknown.join(', ')} (known: ${EXPERIMENT_METHODS.join(', ')})`);
   const child = opts.run === undefined ? undefined : parseRun(opts.run, EXPERIMENT_METHODS);
   for (const m of methods) methodOverrides(opts.opt, m, EXPERIMENT_METHODS); // unknown method scopes fail before any run
+  if (opts.init !== undefined && !existsSync(join(opts.init, 'model.json'))) throw new ConfigError(`--init ${opts.init}: no model.json there`);
   const backend = await initBackend();
   const data = opts.quick && !child ? join(mkdtempSync(join(tmpdir(), 'kd-experiment-')), 'shapes') : opts.data;
   await ensureShapesDataset(data, opts.quick === true, log);

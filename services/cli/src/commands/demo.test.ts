@@ -53,6 +53,9 @@ test('kd demo: an unknown method, a missing teacher, a bad seed or weight is exi
   const bad = spawnSync(process.execPath, [kd, 'demo', '--quick', '--method', 'l3', '--work', join(tmp, 'bad')], { cwd: root, encoding: 'utf8' });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--method l3: not one of l2, fine_grained, fine_grained_paper/);
+  const suffix = spawnSync(process.execPath, [kd, 'demo', '--quick', '--method', 'l2+typo', '--work', join(tmp, 'bad')], { cwd: root, encoding: 'utf8' });
+  assert.equal(suffix.status, 2);
+  assert.match(suffix.stderr, /--method l2\+typo: not one of/);
   const missing = spawnSync(process.execPath, [kd, 'demo', '--quick', '--teacher', join(tmp, 'nowhere'), '--work', join(tmp, 'bad')], { cwd: root, encoding: 'utf8' });
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /--teacher .*nowhere: no model\.json there/);

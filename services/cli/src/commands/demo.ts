@@ -7,7 +7,7 @@ import { writeFilesAtomic } from '@kd/data';
 import { initBackend } from '@kd/engine';
 import { createYoloV3, loadCheckpoint } from '@kd/detection';
 import {
-  ensureShapesDataset, loadTeacher, QUICK_OVERRIDES, scheduleOverrides, SHIPPED_STUDENT, SHIPPED_TEACHER, testMaps, trainStudent, type TestMaps,
+  ensureShapesDataset, loadTeacher, parseMethod, QUICK_OVERRIDES, scheduleOverrides, SHIPPED_STUDENT, SHIPPED_TEACHER, testMaps, trainStudent, type TestMaps,
 } from '../experiment/student_runs.ts';
 import { exitTwoOnUsageError, nonNegativeInt, nonNegativeNumber, positiveInt, reportUserErrors } from './common.ts';
 
@@ -68,7 +68,8 @@ baseline and distilled mAP and images/s, also written to WORK/demo.json.`)
 const DEMO_METHODS = ['l2', 'fine_grained', 'fine_grained_paper'];
 
 async function demo(opts: DemoOptions): Promise<void> {
-  if (!DEMO_METHODS.includes(opts.method.replace(/\+unlabeled$/, ''))) {
+  const { loss, unlabeled } = parseMethod(opts.method);
+  if (!DEMO_METHODS.includes(loss) || opts.method !== (unlabeled ? `${loss}+unlabeled` : loss)) {
     throw new ConfigError(`--method ${opts.method}: not one of ${DEMO_METHODS.join(', ')} (optionally with +unlabeled)`);
   }
   if (!existsSync(join(opts.teacher, 'model.json'))) {
@@ -84,7 +85,7 @@ async function demo(opts: DemoOptions): Promise<void> {
   const base = [`dataset.dir=${data}`, `seed=${opts.seed}`, ...(opts.quick ? QUICK_OVERRIDES : [])];
   const studentDefaults = loadConfig(opts.student, base);
   const steps = opts.steps ?? (opts.quick ? 3 : DEMO_STEPS);
-  const weight = opts.weight ?? DEMO_DISTILL_WEIGHTS[opts.method.replace(/\+unlabeled$/, '')];
+  const weight = opts.weight ?? DEMO_DISTILL_WEIGHTS[loss];
 
   const { teacher, config: teacherConfig, step } = loadTeacher(opts.teacher, data, studentDefaults.eval_reader);
   log(`teacher ${teacherConfig.backbone.name} from ${opts.teacher} (trained ${step} steps); evaluating it on the test split`);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { XMLValidator } from 'fast-xml-parser';
 import { mean, std } from '../experiment/stats.ts';
+import { parseMethod } from '../experiment/student_runs.ts';
 import { niceAxis } from '../experiment/svg_charts.ts';
 import { EXPERIMENT_METHODS, methodOverrides } from './experiment.ts';
 
@@ -92,4 +93,10 @@ test('chart axes: ticks of 1, 2, 2.5 or 5 x 10^k, at most 6, up to the first tic
   assert.deepEqual(niceAxis(137), { max: 150, step: 25 });
   assert.deepEqual(niceAxis(0.012), { max: 0.012, step: 0.002 });
   assert.deepEqual(niceAxis(6), { max: 6, step: 1 });
+});
+
+test('a run method splits into its loss and whether unlabeled images join', () => {
+  assert.deepEqual(parseMethod('baseline'), { loss: 'baseline', unlabeled: false });
+  assert.deepEqual(parseMethod('fine_grained_paper+unlabeled'), { loss: 'fine_grained_paper', unlabeled: true });
+  assert.deepEqual(parseMethod('l2+typo'), { loss: 'l2', unlabeled: false });
 });

@@ -10,7 +10,7 @@ import { initBackend } from '@kd/engine';
 import { createYoloV3, type YoloV3 } from '@kd/detection';
 import { experimentMarkdown, meanCurve, summarize, type ExperimentRun, type TeacherResult } from '../experiment/report.ts';
 import {
-  ensureShapesDataset, loadTeacher, QUICK_OVERRIDES, scheduleOverrides, SHIPPED_TEACHER, testMaps, trainStudent,
+  ensureShapesDataset, loadTeacher, parseMethod, QUICK_OVERRIDES, scheduleOverrides, SHIPPED_TEACHER, testMaps, trainStudent,
 } from '../experiment/student_runs.ts';
 import { barChart, lineChart } from '../experiment/svg_charts.ts';
 import { collect, exitTwoOnUsageError, positiveInt, reportUserErrors } from './common.ts';
@@ -75,7 +75,7 @@ export function methodOverrides(opts: readonly string[], method: string, methods
     const scope = /^([\w+]+):(.*)$/.exec(o);
     if (!scope) return [o];
     if (!methods.includes(scope[1])) throw new ConfigError(`-o ${o}: unknown method ${scope[1]} (known: ${methods.join(', ')})`);
-    return scope[1] === method || scope[1] === method.split('+')[0] ? [scope[2]] : [];
+    return scope[1] === method || scope[1] === parseMethod(method).loss ? [scope[2]] : [];
   });
 }
 

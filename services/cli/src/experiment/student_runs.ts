@@ -75,6 +75,12 @@ export function scheduleOverrides(config: KdConfig, steps: number): string[] {
   ];
 }
 
+/** A run's method, `LOSS` or `LOSS+unlabeled`, split into the loss (or `baseline`) and whether unlabeled images join. */
+export function parseMethod(method: string): { loss: string; unlabeled: boolean } {
+  const [loss, suffix] = method.split('+');
+  return { loss, unlabeled: suffix === 'unlabeled' };
+}
+
 export interface StudentRunOptions {
   command: string;
   studentConfig: string;
@@ -94,7 +100,7 @@ export interface StudentRun { model: YoloV3; config: KdConfig; summary: Record<s
 
 /** Trains one student: detection loss alone (baseline) or with the teacher's distillation terms. */
 export async function trainStudent(o: StudentRunOptions): Promise<StudentRun> {
-  const [loss, unlabeled] = o.method.split('+');
+  const { loss, unlabeled } = parseMethod(o.method);
   const overrides = [
     ...o.overrides,
     ...(loss === 'baseline' ? [] : [`distill.method=${loss}`]),

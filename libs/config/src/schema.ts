@@ -121,6 +121,11 @@ export const configSchema = z.strictObject({
   map_type: z.enum(['11point', 'area', 'integral']).default('11point'),
   use_fine_grained_loss: z.boolean().default(false),
   seed: z.number().int().nonnegative().default(0),
+  /**
+   * Data-parallel threads for kd train: each batch is split into this many shards, trained at
+   * once on separate backend instances (one per core with wasm), gradients averaged.
+   */
+  replicas: positiveInt.default(1),
   backbone: z.discriminatedUnion('name', [mobileNet, resNet]),
   yolo_head: yoloHead.default(yoloHead.parse({})),
   nms: nms.default(nms.parse({})),

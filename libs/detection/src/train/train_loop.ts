@@ -3,7 +3,7 @@ import type { KdConfig } from '@kd/config';
 import type { TrainBatch } from '@kd/data';
 import { saveCheckpoint } from '../checkpoint/checkpoint.ts';
 import { formatDuration, SmoothedValue } from './smoothed.ts';
-import type { TrainStep } from './train_step.ts';
+import type { StepRunner } from './train_step.ts';
 
 /** What the loop reports after every step (for progress bars and metrics). */
 export interface StepReport {
@@ -30,7 +30,7 @@ export interface TrainSummary {
 
 export interface TrainLoopOptions {
   config: KdConfig;
-  trainStep: TrainStep;
+  trainStep: StepRunner;
   batches: AsyncIterator<TrainBatch>;
   /** First step to run (a resumed run starts where its checkpoint stopped). */
   startStep?: number;
@@ -85,7 +85,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainSummary> {
     if (next.done) throw new Error('the data loader ended before max_iters');
     const batch = next.value;
     const waited = (performance.now() - t0) / 1000;
-    const { lr, ...losses } = trainStep.run(batch, step);
+    const { lr, ...losses } = await trainStep.run(batch, step);
     const batchCost = (performance.now() - t0) / 1000;
     step += 1;
     images += batch.ids.length;

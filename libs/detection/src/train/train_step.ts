@@ -22,8 +22,26 @@ export interface ExtraLoss {
   release?(): void;
 }
 
+/**
+ * The gradients of one batch (or one shard of it) before they are applied: `grads` by variable
+ * name and the BN batch statistics of the forward pass (both owned by the caller, who applies
+ * or disposes them), and the batch-mean losses as numbers.
+ */
+export interface BatchGradients {
+  grads: tf.NamedTensorMap;
+  ctx: ForwardContext;
+  losses: StepLosses;
+}
+
+/** What runs one optimisation step: a TrainStep, or a ReplicatedTrainStep that splits it over threads. */
+export interface StepRunner {
+  readonly model: YoloV3;
+  readonly optimizer: MomentumOptimizer;
+  run(batch: TrainBatch, step: number): (StepLosses & { lr: number }) | Promise<StepLosses & { lr: number }>;
+}
+
 /** One optimisation step of a YOLOv3 detector: forward, loss, gradients, momentum update, BN statistics. */
-export class TrainStep {
+export class TrainStep implements StepRunner {
   readonly optimizer: MomentumOptimizer;
 
   constructor(readonly model: YoloV3, readonly config: KdConfig, readonly extraLoss?: ExtraLoss) {
@@ -33,13 +51,20 @@ export class TrainStep {
   /** Runs step number `step` (0-based, picks the lr) on a batch; returns the loss values. */
   run(batch: TrainBatch, step: number): StepLosses & { lr: number } {
     const lr = learningRate(step, this.config.optimizer);
+    const computed = this.gradients(batch);
+    this.apply(computed, lr, batch, step);
+    return { ...computed.losses, lr };
+  }
+
+  /** Forward, loss and gradients of a batch, without touching the weights. */
+  gradients(batch: TrainBatch): BatchGradients {
     const params = this.model.store.trainable();
     const ctx: ForwardContext = { training: true, statUpdates: [] };
     const kept: Record<string, tf.Scalar> = {};
     const x = tf.tensor4d(batch.images, [batch.ids.length, batch.size, batch.size, 3]);
     try {
       const logged = this.extraLoss?.prepare?.(x, batch) ?? {};
-      tf.tidy(() => {
+      const grads = tf.tidy(() => {
         const { grads } = tf.variableGrads(() => {
           const outputs = this.model.forward(x, ctx);
           const det = yoloV3Loss(outputs, {
@@ -59,17 +84,34 @@ export class TrainStep {
           for (const t of Object.values(kept)) tf.keep(t);
           return total;
         }, params.map((p) => p.variable));
-        this.optimizer.apply(params, grads, lr);
+        return grads;
       });
-      applyStatUpdates(ctx);
       const losses = { ...Object.fromEntries(Object.entries(kept).map(([k, t]) => [k, t.dataSync()[0]])), ...logged } as StepLosses;
-      if (!Number.isFinite(losses.loss)) throw new Error(`loss is ${losses.loss} at step ${step} (batch ${batch.ids.slice(0, 4).join(', ')}...)`);
-      return { ...losses, lr };
+      return { grads, ctx, losses };
+    } catch (error) {
+      disposeStats(ctx);
+      throw error;
     } finally {
       this.extraLoss?.release?.();
       x.dispose();
       tf.dispose(Object.values(kept));
-      for (const u of ctx.statUpdates) tf.dispose([u.batchMean, u.batchVariance]);
     }
   }
+
+  /** Applies computed gradients with learning rate `lr` and moves the BN running statistics; disposes both. */
+  apply(computed: BatchGradients, lr: number, batch: TrainBatch, step: number): void {
+    try {
+      if (!Number.isFinite(computed.losses.loss)) throw new Error(`loss is ${computed.losses.loss} at step ${step} (batch ${batch.ids.slice(0, 4).join(', ')}...)`);
+      this.optimizer.apply(this.model.store.trainable(), computed.grads, lr);
+      applyStatUpdates(computed.ctx);
+    } finally {
+      tf.dispose(computed.grads);
+      disposeStats(computed.ctx);
+    }
+  }
+}
+
+function disposeStats(ctx: ForwardContext): void {
+  for (const u of ctx.statUpdates) tf.dispose([u.batchMean, u.batchVariance]);
+  ctx.statUpdates.length = 0;
 }

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { benchMapCommand } from './bench_map.ts';
 import { benchDataCommand } from './bench_data.ts';
+import { benchTrainCommand } from './bench_train.ts';
 import { defaultEngineBench, profileTrainStep, runEngineBench, type EngineBenchResult, type KernelProfileRow } from '@kd/engine';
 import { positiveInt } from './common.ts';
 
@@ -49,5 +50,6 @@ export function benchCommand(): Command {
     });
   bench.addCommand(benchMapCommand());
   bench.addCommand(benchDataCommand());
+  bench.addCommand(benchTrainCommand());
   return bench;
 }

@@ -65,4 +65,7 @@ test('kd distill: l2, fine_grained and the paper loss train next to a frozen tea
     '-o', 'yolo_head.anchor_masks=[[0,1,2],[3,4,5],[6,7,8]]');
   assert.equal(badAnchors.status, 2);
   assert.match(badAnchors.stderr, /student\/teacher heads do not pair: stride 32/);
+  const replicated = run('distill', '-c', student, '-t', teacherConfig, '--teacher-pretrained', join(teacherDir, 'model_final'), ...tiny(join(tmp, 'z')), '-o', 'replicas=2');
+  assert.equal(replicated.status, 2);
+  assert.match(replicated.stderr, /replicas: 2: data-parallel replicas train the detection loss only \(kd train\); kd distill runs with replicas: 1/);
 });

@@ -65,9 +65,12 @@ test('kd train -> eval -> infer on a tiny built-in dataset; resume continues the
   assert.equal(fp16.step, 4);
   assert.notEqual(fp16.content_hash, result.content_hash);
 
-  const resumed = run('train', '-c', config, ...tiny, '-o', 'max_iters=6', '-r', join(out, 'model_final'));
+  // resumed data-parallel: the batch of 2 split over this thread and a worker thread
+  const resumed = run('train', '-c', config, ...tiny, '-o', 'max_iters=6', '-o', 'replicas=2', '-r', join(out, 'model_final'));
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.match(resumed.stderr, /resumed from .* at step 4/);
+  assert.match(resumed.stderr, /data-parallel: 2 replicas \(this thread and 1 worker thread\)/);
+  assert.equal(JSON.parse(readFileSync(join(out, 'train_summary.json'), 'utf8')).replicas, 2);
   assert.match(resumed.stderr, /step 5 lr/);
   assert.doesNotMatch(resumed.stderr, /step 1 lr/);
   assert.equal(JSON.parse(readFileSync(join(out, 'model_final', 'model.json'), 'utf8')).step, 6);
@@ -88,6 +91,9 @@ test('bad configs, overrides and checkpoints exit 2 naming the key or file', () 
   const badKey = run('train', '-c', config, '-o', 'yolo_head.ignore_thres=0.5');
   assert.equal(badKey.status, 2);
   assert.match(badKey.stderr, /unknown key yolo_head\.ignore_thres/);
+  const tooManyReplicas = run('train', '-c', config, '-o', 'replicas=9');
+  assert.equal(tooManyReplicas.status, 2);
+  assert.match(tooManyReplicas.stderr, /replicas: 9 is more than train_reader\.batch_size: 8/);
   const noConfig = run('train', '-c', join(tmp, 'missing.yml'));
   assert.equal(noConfig.status, 2);
   assert.match(noConfig.stderr, /missing\.yml: cannot read config/);

@@ -1,12 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { loadConfig, type KdConfig } from '@kd/config';
+import { ConfigError, loadConfig, type KdConfig } from '@kd/config';
 import { readImageFolder, writeFilesAtomic, type DataProblem, type VocDataset, type VocRecord } from '@kd/data';
 import { initBackend } from '@kd/engine';
 import {
-  createYoloV3, evalLoaderFor, evaluateDetector, formatDuration, loadCheckpoint, openSplit, trainLoaderFor, trainLoop, TrainStep,
-  type ExtraLoss, type StepReport, type YoloV3,
+  createYoloV3, evalLoaderFor, evaluateDetector, formatDuration, loadCheckpoint, openSplit, ReplicatedTrainStep, trainLoaderFor, trainLoop,
+  TrainStep, type ExtraLoss, type StepReport, type StepRunner, type YoloV3,
 } from '@kd/detection';
 import { ProgressBar } from '../progress.ts';
 import { isClassifierConfig, runClassifier } from './classifier.ts';
@@ -87,9 +87,28 @@ function unlabeledImages(config: KdConfig, distilling: boolean): VocRecord[] {
   return records;
 }
 
+/** `replicas` must leave every replica an image, and only kd train's detection loss is split. */
+function checkReplicas(config: KdConfig, distilling: boolean): void {
+  const { replicas } = config;
+  if (replicas > 1 && distilling) throw new ConfigError(`replicas: ${replicas}: data-parallel replicas train the detection loss only (kd train); kd distill runs with replicas: 1`);
+  if (replicas > config.train_reader.batch_size) {
+    throw new ConfigError(`replicas: ${replicas} is more than train_reader.batch_size: ${config.train_reader.batch_size} (every replica needs an image per batch)`);
+  }
+}
+
+/** The step runner for `replicas`: the train step itself, or data-parallel worker threads around it. */
+async function stepRunner(trainStep: TrainStep, config: KdConfig, backend: string): Promise<StepRunner & { close?(): Promise<void> }> {
+  const { replicas } = config;
+  if (replicas === 1) return trainStep;
+  const runner = await ReplicatedTrainStep.start(trainStep, replicas, backend);
+  log(`data-parallel: ${replicas} replicas (this thread and ${replicas - 1} worker thread${replicas > 2 ? 's' : ''}), each batch of ${config.train_reader.batch_size} split between them`);
+  return runner;
+}
+
 /** The shared body of kd train and kd distill: data, resume, loop, summary. */
 export async function runTraining(o: RunTrainingOptions): Promise<Record<string, unknown>> {
   const { config, model } = o;
+  checkReplicas(config, o.extraLoss !== undefined);
   const trainSet = await openSplit(config, 'train');
   reportProblems('train', trainSet.problems);
   const testSet = o.eval ? await openSplit(config, 'test') : undefined;
@@ -109,15 +128,22 @@ export async function runTraining(o: RunTrainingOptions): Promise<Record<string,
     log(`starting from the weights of ${loaded.dir} (step ${loaded.step}, ${loaded.contentHash.slice(0, 12)})`);
   }
   log(`${config.backbone.name} YOLOv3, ${(model.store.countTrainable() / 1e6).toFixed(2)}M parameters, ${trainSet.records.length} training images, ${config.num_classes} classes, backend ${o.backend}`);
+  const runner = await stepRunner(trainStep, config, o.backend);
 
   const unlabeled = unlabeledImages(config, o.extraLoss !== undefined);
-  const loader = trainLoaderFor(config, trainSet, (p) => log(`warning: ${p.file}: ${p.message} (skipped)`), startStep, unlabeled);
+  let loader: ReturnType<typeof trainLoaderFor>;
+  try {
+    loader = trainLoaderFor(config, trainSet, (p) => log(`warning: ${p.file}: ${p.message} (skipped)`), startStep, unlabeled);
+  } catch (error) {
+    await runner.close?.();
+    throw error;
+  }
   const bar = new ProgressBar(o.command, config.max_iters);
   const interrupt = stopOnSigint(log);
   mkdirSync(config.save_dir, { recursive: true });
   try {
     const summary = await trainLoop({
-      config, trainStep, batches: loader, startStep, bestMap, signal: interrupt.signal, checkpointExtra: { classes: trainSet.classes },
+      config, trainStep: runner, batches: loader, startStep, bestMap, signal: interrupt.signal, checkpointExtra: { classes: trainSet.classes },
       evaluate: testSet ? async () => (await evaluateOnTest(model, config, testSet)).mAP : undefined,
       log: (line) => { bar.clear(); log(line); },
       onStep: (r) => {
@@ -129,7 +155,7 @@ export async function runTraining(o: RunTrainingOptions): Promise<Record<string,
     const stats = loader.stats();
     const ips = summary.images / summary.seconds;
     const record = {
-      command: o.command, config: o.configPath, overrides: o.overrides, ...o.summary, backend: o.backend, steps: summary.steps,
+      command: o.command, config: o.configPath, overrides: o.overrides, ...o.summary, backend: o.backend, replicas: config.replicas, steps: summary.steps,
       wall_s: summary.seconds, train_images_per_s: ips, data_wait_s: summary.dataWaitSeconds, final_loss: summary.finalLoss,
       best_map: summary.bestMap, best_step: summary.bestStep, skipped_files: Object.keys(stats.skipped).length,
       dataset_problems: trainSet.problems.length,
@@ -141,6 +167,6 @@ export async function runTraining(o: RunTrainingOptions): Promise<Record<string,
   } finally {
     interrupt.dispose();
     trainStep.optimizer.dispose();
-    await loader.close();
+    await Promise.all([loader.close(), runner.close?.()]);
   }
 }

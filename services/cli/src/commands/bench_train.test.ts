@@ -1,0 +1,28 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { runKd } from './test_fixtures.ts';
+
+const config = fileURLToPath(new URL('../../../../configs/yolov3_mobilenet_v1_shapes.yml', import.meta.url));
+const tiny = ['-c', config, '-o', 'backbone.width=0.125', '-o', 'yolo_head.width=0.0625', '-o', 'train_reader.batch_size=2', '--size', '64', '--steps', '2', '--warmup', '1'];
+
+test('kd bench train --json times 1 and 2 replicas; the speed-up is relative to the first row', async () => {
+  const out = await runKd('bench', 'train', ...tiny, '--json');
+  assert.equal(out.status, 0, out.stderr);
+  const r = JSON.parse(out.stdout);
+  assert.deepEqual([r.backbone, r.batch, r.size, r.backend], ['MobileNetV1', 2, 64, 'wasm']);
+  assert.deepEqual(r.rows.map((row: { replicas: number }) => row.replicas), [1, 2]);
+  assert.equal(r.rows[0].speedup, 1);
+  for (const row of r.rows) {
+    assert.ok(row.ms_per_step > 0);
+    assert.ok(Math.abs(row.images_per_s - 2000 / row.ms_per_step) < 1e-9);
+    assert.ok(Math.abs(row.speedup - r.rows[0].ms_per_step / row.ms_per_step) < 1e-9);
+  }
+});
+
+test('kd bench train: more replicas than images per batch exits 2 before timing anything', async () => {
+  const out = await runKd('bench', 'train', ...tiny, '--replicas', '1,3');
+  assert.equal(out.status, 2);
+  assert.match(out.stderr, /--replicas 3 is more than train_reader\.batch_size: 2/);
+  assert.doesNotMatch(out.stderr, /1 replica,/);
+});

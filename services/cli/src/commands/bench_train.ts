@@ -1,0 +1,73 @@
+// `kd bench train`: train-step time of a config's model with 1, 2, ... data-parallel replicas.
+import { Command, InvalidArgumentError } from 'commander';
+import { ConfigError, loadConfig, type KdConfig } from '@kd/config';
+import { initBackend } from '@kd/engine';
+import { createYoloV3, ReplicatedTrainStep, syntheticBatch, TrainStep, type StepRunner } from '@kd/detection';
+import { collect, exitTwoOnUsageError, positiveInt, reportUserErrors } from './common.ts';
+
+interface Row { replicas: number; ms_per_step: number; images_per_s: number; speedup: number }
+
+function replicaList(value: string): number[] {
+  const list = value.split(',').map((s) => Number(s.trim()));
+  if (list.some((n) => !Number.isInteger(n) || n < 1)) throw new InvalidArgumentError(`expected replica counts such as "1,2", got "${value}"`);
+  return list;
+}
+
+/** Median ms per step of `steps` timed steps after `warmup` untimed ones, on one fixed synthetic batch. */
+async function timeSteps(config: KdConfig, replicas: number, backend: string, size: number, warmup: number, steps: number): Promise<number> {
+  const trainStep = new TrainStep(createYoloV3(config), config);
+  const runner: StepRunner & { close?(): Promise<void> } = replicas === 1 ? trainStep : await ReplicatedTrainStep.start(trainStep, replicas, backend);
+  const batch = syntheticBatch(config.train_reader.batch_size, size, config.num_classes, 1);
+  try {
+    // a step late in warmup: the lr is small but not 0, so weights change as in training
+    for (let i = 0; i < warmup; i++) await runner.run(batch, 100);
+    const times: number[] = [];
+    for (let i = 0; i < steps; i++) {
+      const t0 = performance.now();
+      await runner.run(batch, 100);
+      times.push(performance.now() - t0);
+    }
+    return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+  } finally {
+    await runner.close?.();
+    trainStep.optimizer.dispose();
+    trainStep.model.store.dispose();
+  }
+}
+
+function formatTable(config: KdConfig, size: number, backend: string, rows: Row[]): string {
+  const head = [
+    `model      ${config.backbone.name} YOLOv3, batch ${config.train_reader.batch_size} at ${size}x${size}, backend ${backend}, synthetic data (no loader)`,
+    '',
+    `${'replicas'.padEnd(10)}${'ms/step'.padStart(10)}${'images/s'.padStart(10)}${'speed-up'.padStart(10)}`,
+  ];
+  return [...head, ...rows.map((r) => `${String(r.replicas).padEnd(10)}${r.ms_per_step.toFixed(0).padStart(10)}${r.images_per_s.toFixed(2).padStart(10)}${`${r.speedup.toFixed(2)}x`.padStart(10)}`)].join('\n');
+}
+
+/** The `bench train` subcommand. */
+export function benchTrainCommand(): Command {
+  return exitTwoOnUsageError(new Command('train'))
+    .description('train-step time of a config\'s model with 1, 2, ... data-parallel replicas (the config key replicas), on synthetic batches')
+    .requiredOption('-c, --config <file>', 'detector config, e.g. configs/yolov3_r34_shapes.yml')
+    .option('-o, --opt <key=value>', 'override a config key (repeatable)', collect, [])
+    .option('--replicas <list>', 'replica counts to time (default 1,2)', replicaList, [1, 2])
+    .option('--size <px>', 'input size (default: the largest of train_reader.sizes)', positiveInt)
+    .option('--steps <n>', 'timed steps per replica count, median reported (default 10)', positiveInt, 10)
+    .option('--warmup <n>', 'untimed steps first (default 2)', positiveInt, 2)
+    .option('--json', 'print one JSON object instead of a table')
+    .action((opts: { config: string; opt: string[]; replicas: number[]; size?: number; steps: number; warmup: number; json?: boolean }) => reportUserErrors('bench train', async () => {
+      const config = loadConfig(opts.config, opts.opt);
+      const tooMany = opts.replicas.find((r) => r > config.train_reader.batch_size);
+      if (tooMany !== undefined) throw new ConfigError(`--replicas ${tooMany} is more than train_reader.batch_size: ${config.train_reader.batch_size} (every replica needs an image per batch)`);
+      const backend = (await initBackend()).name;
+      const size = opts.size ?? Math.max(...config.train_reader.sizes);
+      const rows: Row[] = [];
+      for (const replicas of opts.replicas) {
+        process.stderr.write(`kd bench train: ${replicas} replica${replicas > 1 ? 's' : ''}, ${opts.warmup} + ${opts.steps} steps\n`);
+        const ms = await timeSteps(config, replicas, backend, size, opts.warmup, opts.steps);
+        rows.push({ replicas, ms_per_step: ms, images_per_s: (1000 * config.train_reader.batch_size) / ms, speedup: rows.length === 0 ? 1 : rows[0].ms_per_step / ms });
+      }
+      const result = { config: opts.config, overrides: opts.opt, backbone: config.backbone.name, batch: config.train_reader.batch_size, size, backend, rows };
+      process.stdout.write(opts.json ? `${JSON.stringify(result)}\n` : `${formatTable(config, size, backend, rows)}\n`);
+    }));
+}

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { ConfigError, loadConfig, type KdConfig } from '@kd/config';
@@ -100,6 +101,9 @@ function checkReplicas(config: KdConfig, distilling: boolean): void {
 async function stepRunner(trainStep: TrainStep, config: KdConfig, backend: string): Promise<StepRunner & { close?(): Promise<void> }> {
   const { replicas } = config;
   if (replicas === 1) return trainStep;
+  const cores = availableParallelism();
+  if (replicas > cores) log(`warning: replicas: ${replicas} is more than this machine's ${cores} CPU cores; the extra replicas only add overhead`);
+  if (backend !== 'wasm') log(`warning: replicas: ${replicas} with the ${backend} backend: replicas are meant for the single-threaded wasm backend; ${backend} already uses every core (or the GPU) from one thread`);
   const runner = await ReplicatedTrainStep.start(trainStep, replicas, backend);
   log(`data-parallel: ${replicas} replicas (this thread and ${replicas - 1} worker thread${replicas > 2 ? 's' : ''}), each batch of ${config.train_reader.batch_size} split between them`);
   return runner;
@@ -128,20 +132,15 @@ export async function runTraining(o: RunTrainingOptions): Promise<Record<string,
     log(`starting from the weights of ${loaded.dir} (step ${loaded.step}, ${loaded.contentHash.slice(0, 12)})`);
   }
   log(`${config.backbone.name} YOLOv3, ${(model.store.countTrainable() / 1e6).toFixed(2)}M parameters, ${trainSet.records.length} training images, ${config.num_classes} classes, backend ${o.backend}`);
-  const runner = await stepRunner(trainStep, config, o.backend);
 
   const unlabeled = unlabeledImages(config, o.extraLoss !== undefined);
-  let loader: ReturnType<typeof trainLoaderFor>;
-  try {
-    loader = trainLoaderFor(config, trainSet, (p) => log(`warning: ${p.file}: ${p.message} (skipped)`), startStep, unlabeled);
-  } catch (error) {
-    await runner.close?.();
-    throw error;
-  }
+  const loader = trainLoaderFor(config, trainSet, (p) => log(`warning: ${p.file}: ${p.message} (skipped)`), startStep, unlabeled);
   const bar = new ProgressBar(o.command, config.max_iters);
   const interrupt = stopOnSigint(log);
   mkdirSync(config.save_dir, { recursive: true });
+  let runner: StepRunner & { close?(): Promise<void> } = trainStep;
   try {
+    runner = await stepRunner(trainStep, config, o.backend);
     const summary = await trainLoop({
       config, trainStep: runner, batches: loader, startStep, bestMap, signal: interrupt.signal, checkpointExtra: { classes: trainSet.classes },
       evaluate: testSet ? async () => (await evaluateOnTest(model, config, testSet)).mAP : undefined,

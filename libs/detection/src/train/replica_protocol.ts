@@ -22,7 +22,8 @@ export interface ReplicaInit {
 
 export type ReplicaReply =
   | { type: 'ready' }
-  | { type: 'done'; losses: StepLosses; stats: Array<[Float32Array, Float32Array]> }
+  /** `tensors`: the replica's live tensor count after the step (flat from step to step, or it leaks). */
+  | { type: 'done'; losses: StepLosses; stats: Array<[Float32Array, Float32Array]>; tensors: number }
   | { type: 'error'; message: string; stack?: string };
 
 export interface ReplicaStep {

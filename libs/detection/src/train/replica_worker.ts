@@ -41,7 +41,7 @@ try {
       const stats = computed.ctx.statUpdates.map((u) => [(u.batchMean.dataSync() as Float32Array).slice(), (u.batchVariance.dataSync() as Float32Array).slice()] as [Float32Array, Float32Array]);
       tf.dispose(computed.grads);
       for (const u of computed.ctx.statUpdates) tf.dispose([u.batchMean, u.batchVariance]);
-      reply({ type: 'done', losses: computed.losses, stats });
+      reply({ type: 'done', losses: computed.losses, stats, tensors: tf.memory().numTensors });
     } catch (error) {
       const e = error as Error;
       reply({ type: 'error', message: e.message, stack: e.stack });

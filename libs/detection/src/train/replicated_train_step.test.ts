@@ -34,10 +34,13 @@ test('shardBatch splits images, boxes and flags contiguously, the remainder to t
 test('2 replicas take the same steps as averaging the two shards\' gradients on one thread', async () => {
   const replicated = await ReplicatedTrainStep.start(new TrainStep(createYoloV3(config, 5), config), 2, 'wasm');
   const reference = new TrainStep(createYoloV3(config, 5), config);
+  const tensors: Array<{ main: number; replica: number[] }> = [];
   try {
-    for (let step = 0; step < 2; step++) {
+    for (let step = 0; step < 3; step++) {
       const b = batch(4, 10 + step);
+      const mainBefore = tf.memory().numTensors;
       const got = await replicated.run(b, step);
+      tensors.push({ main: tf.memory().numTensors - mainBefore, replica: replicated.replicaTensors });
 
       // the reference: each half's batch-mean gradient on this thread, averaged
       const halves = shardBatch(b, 2).map((s) => reference.gradients(s));
@@ -62,6 +65,9 @@ test('2 replicas take the same steps as averaging the two shards\' gradients on 
         assert.ok(worst < 1e-5, `step ${step}: ${name} differs by ${worst}`);
       }
     }
+    // nothing leaks: after the first step (which creates the velocities) the counts stay flat
+    assert.deepEqual(tensors.slice(1).map((t) => t.main), [0, 0]);
+    assert.deepEqual(tensors[2].replica, tensors[1].replica);
   } finally {
     await replicated.close();
   }

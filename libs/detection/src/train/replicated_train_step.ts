@@ -71,6 +71,8 @@ class Replica {
  */
 export class ReplicatedTrainStep implements StepRunner {
   private readonly weights: Float32Array;
+  /** Each replica thread's live tensor count after the last step (a leak shows as growth). */
+  replicaTensors: number[] = [];
 
   private constructor(readonly trainStep: TrainStep, private readonly replicas: Replica[], private readonly layout: ParamSlot[], weights: SharedArrayBuffer) {
     this.weights = new Float32Array(weights);
@@ -123,6 +125,7 @@ export class ReplicatedTrainStep implements StepRunner {
       for (const u of own.ctx.statUpdates) tf.dispose([u.batchMean, u.batchVariance]);
       throw error;
     }
+    this.replicaTensors = replies.map((r) => r.tensors);
     const combined = this.average(own, replies, shards.map((s) => s.ids.length / batch.ids.length));
     this.trainStep.apply(combined, lr, batch, step);
     return { ...combined.losses, lr };

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { XMLValidator } from 'fast-xml-parser';
 import { mean, std } from '../experiment/stats.ts';
 import { parseMethod } from '../experiment/student_runs.ts';
-import { niceAxis } from '../experiment/svg_charts.ts';
+import { lineChart, niceAxis } from '../experiment/svg_charts.ts';
 import { EXPERIMENT_METHODS, methodOverrides } from './experiment.ts';
 
 const kd = fileURLToPath(new URL('../../bin/kd.js', import.meta.url));
@@ -93,6 +93,9 @@ test('chart axes: ticks of 1, 2, 2.5 or 5 x 10^k, at most 6, up to the first tic
   assert.deepEqual(niceAxis(137), { max: 150, step: 25 });
   assert.deepEqual(niceAxis(0.012), { max: 0.012, step: 0.002 });
   assert.deepEqual(niceAxis(6), { max: 6, step: 1 });
+  // an empty chart (--methods baseline has no distill_loss curve) still draws finite coordinates
+  for (const v of [-Infinity, 0]) assert.ok(Number.isFinite(niceAxis(v).max) && niceAxis(v).max > 0, String(v));
+  assert.doesNotMatch(lineChart('distill_loss', 'step', 'distill_loss', []), /NaN|Infinity/);
 });
 
 test('a run method splits into its loss and whether unlabeled images join', () => {

@@ -8,10 +8,12 @@ const esc = (s: string) => s.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** A y axis reaching `v` whose ticks read as round numbers: a step of 1, 2, 2.5 or 5 x 10^k, at most 6 of them. */
 export function niceAxis(v: number): { max: number; step: number } {
-  const raw = Math.max(v, 1e-9) / 6;
+  // an empty chart (no points: Math.max() is -Infinity) or an all-zero one still gets an axis
+  const top = Number.isFinite(v) && v > 0 ? v : 1e-9;
+  const raw = top / 6;
   const unit = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * unit).find((s) => s >= raw * (1 - 1e-12))!;
-  return { max: Math.ceil(v / step - 1e-9) * step, step };
+  return { max: Math.ceil(top / step - 1e-9) * step, step };
 }
 
 function frame(title: string, yLabel: string, axis: { max: number; step: number }, body: string[], xLabel = ''): string {

@@ -12,7 +12,7 @@ export { learningRate } from './train/lr_schedule.ts';
 export { MomentumOptimizer } from './train/momentum.ts';
 export { CheckpointError, loadCheckpoint, readCheckpointConfig, saveCheckpoint, type LoadedCheckpoint, type ModelConfig } from './checkpoint/checkpoint.ts';
 export { TrainStep, type BatchGradients, type ExtraLoss, type StepLosses, type StepRunner } from './train/train_step.ts';
-export { ReplicatedTrainStep } from './train/replicated_train_step.ts';
+export { checkReplicas, ReplicatedTrainStep } from './train/replicated_train_step.ts';
 export { shardBatch } from './train/shard_batch.ts';
 export { syntheticBatch } from './train/synthetic_batch.ts';
 export { detect, evaluateDetector, groundTruthOf, type DetectorEvaluation } from './eval/evaluate.ts';

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@kd/engine';
 import { createYoloV3 } from '../model/yolov3.ts';
 import { paramLayout, type ReplicaInit, type ReplicaReply, type ReplicaStep } from './replica_protocol.ts';
-import { TrainStep } from './train_step.ts';
+import { discardGradients, TrainStep } from './train_step.ts';
 
 const init = workerData as ReplicaInit;
 const port = parentPort!;
@@ -39,8 +39,7 @@ try {
         else grads.fill(0, layout[i].offset, layout[i].offset + layout[i].size);
       }
       const stats = computed.ctx.statUpdates.map((u) => [(u.batchMean.dataSync() as Float32Array).slice(), (u.batchVariance.dataSync() as Float32Array).slice()] as [Float32Array, Float32Array]);
-      tf.dispose(computed.grads);
-      for (const u of computed.ctx.statUpdates) tf.dispose([u.batchMean, u.batchVariance]);
+      discardGradients(computed);
       reply({ type: 'done', losses: computed.losses, stats, tensors: tf.memory().numTensors });
     } catch (error) {
       const e = error as Error;

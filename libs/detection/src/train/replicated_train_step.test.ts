@@ -31,23 +31,27 @@ test('shardBatch splits images, boxes and flags contiguously, the remainder to t
   assert.throws(() => shardBatch(b, 9), /cannot split a batch of 8 images into 9 shards/);
 });
 
-test('2 replicas take the same steps as averaging the two shards\' gradients on one thread', async () => {
+test('2 replicas take the same steps as the two shards\' gradients averaged by shard size on one thread', async () => {
   const replicated = await ReplicatedTrainStep.start(new TrainStep(createYoloV3(config, 5), config), 2, 'wasm');
   const reference = new TrainStep(createYoloV3(config, 5), config);
   const tensors: Array<{ main: number; replica: number[] }> = [];
   try {
     for (let step = 0; step < 3; step++) {
-      const b = batch(4, 10 + step);
+      // step 1 has 3 images: shards of 2 and 1, which must count 2/3 and 1/3
+      const b = batch(step === 1 ? 3 : 4, 10 + step);
       const mainBefore = tf.memory().numTensors;
       const got = await replicated.run(b, step);
       tensors.push({ main: tf.memory().numTensors - mainBefore, replica: replicated.replicaTensors });
 
-      // the reference: each half's batch-mean gradient on this thread, averaged
-      const halves = shardBatch(b, 2).map((s) => reference.gradients(s));
-      const grads = tf.tidy(() => Object.fromEntries(Object.keys(halves[0].grads).map((k) => [k, tf.div(tf.add(halves[0].grads[k], halves[1].grads[k]), 2)])));
+      // the reference: each shard's batch-mean gradient on this thread, averaged by shard size
+      const shards = shardBatch(b, 2);
+      const [w0, w1] = shards.map((x) => x.ids.length / b.ids.length);
+      const halves = shards.map((x) => reference.gradients(x));
+      const mix = (p: tf.Tensor, q: tf.Tensor) => tf.add(tf.mul(p, w0), tf.mul(q, w1));
+      const grads = tf.tidy(() => Object.fromEntries(Object.keys(halves[0].grads).map((k) => [k, mix(halves[0].grads[k], halves[1].grads[k])])));
       halves[0].ctx.statUpdates.forEach((u, j) => {
         const other = halves[1].ctx.statUpdates[j];
-        const [mean, variance] = tf.tidy(() => [tf.div(tf.add(u.batchMean, other.batchMean), 2), tf.div(tf.add(u.batchVariance, other.batchVariance), 2)]);
+        const [mean, variance] = tf.tidy(() => [mix(u.batchMean, other.batchMean), mix(u.batchVariance, other.batchVariance)]);
         tf.dispose([u.batchMean, u.batchVariance]);
         Object.assign(u, { batchMean: mean, batchVariance: variance });
       });
@@ -56,7 +60,7 @@ test('2 replicas take the same steps as averaging the two shards\' gradients on 
       tf.dispose([grads, halves[0].grads, halves[1].grads]);
       for (const u of halves[1].ctx.statUpdates) tf.dispose([u.batchMean, u.batchVariance]);
 
-      const loss = (halves[0].losses.loss + halves[1].losses.loss) / 2;
+      const loss = halves[0].losses.loss * w0 + halves[1].losses.loss * w1;
       assert.ok(Math.abs(got.loss - loss) < 1e-4 * loss, `step ${step}: loss ${got.loss} vs ${loss}`);
       for (const name of ['backbone.stem.weight', 'head.scale2.output.weight', 'head.scale0.output.bias', 'backbone.stem.bn.mean']) {
         const a = replicated.model.store.get(name).dataSync() as Float32Array;

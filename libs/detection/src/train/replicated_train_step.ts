@@ -1,10 +1,11 @@
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, type KdConfig } from '@kd/config';
 import type { TrainBatch } from '@kd/data';
 import { learningRate } from './lr_schedule.ts';
 import { layoutSize, paramLayout, type ParamSlot, type ReplicaInit, type ReplicaReply, type ReplicaStep } from './replica_protocol.ts';
 import { shardBatch } from './shard_batch.ts';
-import type { BatchGradients, StepLosses, StepRunner, TrainStep } from './train_step.ts';
+import { discardGradients, type BatchGradients, type StepLosses, type StepRunner, type TrainStep } from './train_step.ts';
 
 type Done = Extract<ReplicaReply, { type: 'done' }>;
 
@@ -15,7 +16,11 @@ class Replica {
   readonly grads: Float32Array;
   readonly ready: Promise<void>;
 
-  constructor(readonly index: number, init: ReplicaInit, readonly worker = new Worker(new URL('./replica_worker_entry.mjs', import.meta.url), { workerData: init, execArgv: [] })) {
+  private readonly worker: Worker;
+
+  constructor(readonly index: number, init: ReplicaInit) {
+    const worker = new Worker(new URL('./replica_worker_entry.mjs', import.meta.url), { workerData: init, execArgv: [] });
+    this.worker = worker;
     this.grads = new Float32Array(init.grads);
     this.ready = new Promise((resolve, reject) => {
       this.pending = { resolve: () => resolve(), reject };
@@ -61,6 +66,18 @@ class Replica {
 }
 
 /**
+ * What `replicas` may be: every replica needs an image of each batch, and only the detection
+ * loss is split (kd distill's weights labeled and unlabeled images differently, so shard
+ * averages would not be the batch's). Throws a ConfigError naming the keys.
+ */
+export function checkReplicas(replicas: number, config: KdConfig, distilling = false): void {
+  if (replicas > 1 && distilling) throw new ConfigError(`replicas: ${replicas}: data-parallel replicas train the detection loss only (kd train); kd distill runs with replicas: 1`);
+  if (replicas > config.train_reader.batch_size) {
+    throw new ConfigError(`replicas: ${replicas} is more than train_reader.batch_size: ${config.train_reader.batch_size} (every replica needs an image per batch)`);
+  }
+}
+
+/**
  * Data-parallel training on one machine: every batch is split into `replicas` shards; the
  * calling thread computes the first and worker threads (each with its own backend instance,
  * e.g. its own single-threaded wasm) the others, at the same time. Gradients and losses are
@@ -80,7 +97,7 @@ export class ReplicatedTrainStep implements StepRunner {
 
   /** Starts `replicas - 1` worker threads next to the calling thread and waits until they are ready. */
   static async start(trainStep: TrainStep, replicas: number, backend: string): Promise<ReplicatedTrainStep> {
-    if (trainStep.extraLoss) throw new Error('data-parallel replicas train the detection loss only (kd train); kd distill runs on one thread');
+    checkReplicas(replicas, trainStep.config, trainStep.extraLoss !== undefined);
     const layout = paramLayout(trainStep.model.store.trainable());
     const bytes = layoutSize(layout) * Float32Array.BYTES_PER_ELEMENT;
     const weights = new SharedArrayBuffer(bytes);
@@ -121,8 +138,7 @@ export class ReplicatedTrainStep implements StepRunner {
       replies = await Promise.all(remote);
     } catch (error) {
       await Promise.allSettled(remote);
-      tf.dispose(own.grads);
-      for (const u of own.ctx.statUpdates) tf.dispose([u.batchMean, u.batchVariance]);
+      discardGradients(own);
       throw error;
     }
     this.replicaTensors = replies.map((r) => r.tensors);

@@ -105,8 +105,7 @@ export class TrainStep implements StepRunner {
       this.optimizer.apply(this.model.store.trainable(), computed.grads, lr);
       applyStatUpdates(computed.ctx);
     } finally {
-      tf.dispose(computed.grads);
-      disposeStats(computed.ctx);
+      discardGradients(computed);
     }
   }
 }
@@ -114,4 +113,10 @@ export class TrainStep implements StepRunner {
 function disposeStats(ctx: ForwardContext): void {
   for (const u of ctx.statUpdates) tf.dispose([u.batchMean, u.batchVariance]);
   ctx.statUpdates.length = 0;
+}
+
+/** Frees computed gradients and BN batch statistics that will not be applied (or have been). */
+export function discardGradients(computed: BatchGradients): void {
+  tf.dispose(computed.grads);
+  disposeStats(computed.ctx);
 }

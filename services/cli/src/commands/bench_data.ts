@@ -1,19 +1,7 @@
 // `kd bench data`: the data loader's throughput and the consumer's wait for data.
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { LOADER_BENCH_DEFAULTS, runLoaderBench, type LoaderBenchResult } from '@kd/data';
-import { positiveInt } from './common.ts';
-
-function nonNegative(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected a number >= 0, got "${value}"`);
-  return n;
-}
-
-function workerList(value: string): number[] {
-  const list = value.split(',').map((s) => Number(s.trim()));
-  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 0)) throw new InvalidArgumentError(`expected worker counts such as "0,1,2", got "${value}"`);
-  return list;
-}
+import { integerList, nonNegativeNumber, positiveInt } from './common.ts';
 
 function formatTable(r: LoaderBenchResult): string {
   const head = [
@@ -43,11 +31,11 @@ export function benchDataCommand(): Command {
     .description('data loader throughput (images/s) with 0, 1 and 2 workers, and how long a busy consumer waits per batch')
     .option('--json', 'print one JSON object instead of a table')
     .option('--quick', '16 images of 128 px, batch 4 at 128, 3 batches, 20 ms consumer (seconds, for tests)')
-    .option('--consume-ms <ms>', `consumer busy time per batch (default ${d.consumeMs})`, nonNegative)
+    .option('--consume-ms <ms>', `consumer busy time per batch (default ${d.consumeMs})`, nonNegativeNumber)
     .option('--size <px>', `network input size (default ${d.inputSize})`, positiveInt)
     .option('--batch <n>', `batch size (default ${d.batchSize})`, positiveInt)
     .option('--batches <n>', `timed batches per measurement (default ${d.batches})`, positiveInt)
-    .option('--workers <list>', `worker counts to measure (default ${d.workers.join(',')})`, workerList)
+    .option('--workers <list>', `worker counts to measure (default ${d.workers.join(',')})`, integerList(0, 'worker counts', '0,1,2'))
     .action(async (opts: { json?: boolean; quick?: boolean; consumeMs?: number; size?: number; batch?: number; batches?: number; workers?: number[] }) => {
       const base = opts.quick ? { ...d, images: 16, imageSize: 128, batchSize: 4, inputSize: 128, batches: 3, consumeMs: 20 } : d;
       const result = await runLoaderBench({

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { Rng } from '@kd/data';
 import { evaluateVoc, type Box, type Detection, type GroundTruthImage } from '@kd/metrics';
-import { positiveInt } from './common.ts';
+import { nonNegativeInt, positiveInt } from './common.ts';
 
 const NUMPY_SCRIPT = fileURLToPath(new URL('../../../../scripts/bench/voc_eval_numpy.py', import.meta.url));
 const AGREEMENT = 1e-9;
@@ -153,12 +153,6 @@ function formatTable(r: BenchMapResult): string {
   return rows.map(([k, v]) => `${k.padEnd(12)}${v}`).join('\n');
 }
 
-function seedArg(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected an integer >= 0, got "${value}"`);
-  return n;
-}
-
 /** `kd bench map`: evaluateVoc vs a vectorised numpy voc_eval on a seeded random set. */
 export function benchMapCommand(): Command {
   return new Command('map')
@@ -166,7 +160,7 @@ export function benchMapCommand(): Command {
     .option('--images <n>', 'images', positiveInt, 5000)
     .option('--dets <n>', 'detections per image', positiveInt, 50)
     .option('--classes <n>', 'classes', positiveInt, 20)
-    .option('--seed <n>', 'PRNG seed of the generated set', seedArg, 0)
+    .option('--seed <n>', 'PRNG seed of the generated set', nonNegativeInt, 0)
     .addOption(new Option('--metric <m>', 'AP metric (the devkit has no integral)').choices(['11point', 'area']).default('11point'))
     .option('--repeats <n>', 'timed runs per side (median reported)', positiveInt, 3)
     .option('--quick', '300 images x 20 detections, 1 run (seconds, for tests)')

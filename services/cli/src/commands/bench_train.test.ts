@@ -23,6 +23,6 @@ test('kd bench train --json times 1 and 2 replicas; the speed-up is relative to 
 test('kd bench train: more replicas than images per batch exits 2 before timing anything', async () => {
   const out = await runKd('bench', 'train', ...tiny, '--replicas', '1,3');
   assert.equal(out.status, 2);
-  assert.match(out.stderr, /--replicas 3 is more than train_reader\.batch_size: 2/);
+  assert.match(out.stderr, /replicas: 3 is more than train_reader\.batch_size: 2/);
   assert.doesNotMatch(out.stderr, /1 replica,/);
 });

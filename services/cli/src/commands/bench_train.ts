@@ -1,17 +1,11 @@
 // `kd bench train`: train-step time of a config's model with 1, 2, ... data-parallel replicas.
-import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError, loadConfig, type KdConfig } from '@kd/config';
+import { Command } from 'commander';
+import { loadConfig, type KdConfig } from '@kd/config';
 import { initBackend } from '@kd/engine';
-import { createYoloV3, ReplicatedTrainStep, syntheticBatch, TrainStep, type StepRunner } from '@kd/detection';
-import { collect, exitTwoOnUsageError, positiveInt, reportUserErrors } from './common.ts';
+import { checkReplicas, createYoloV3, ReplicatedTrainStep, syntheticBatch, TrainStep, type StepRunner } from '@kd/detection';
+import { collect, exitTwoOnUsageError, integerList, positiveInt, reportUserErrors } from './common.ts';
 
 interface Row { replicas: number; ms_per_step: number; images_per_s: number; speedup: number }
-
-function replicaList(value: string): number[] {
-  const list = value.split(',').map((s) => Number(s.trim()));
-  if (list.some((n) => !Number.isInteger(n) || n < 1)) throw new InvalidArgumentError(`expected replica counts such as "1,2", got "${value}"`);
-  return list;
-}
 
 /** Median ms per step of `steps` timed steps after `warmup` untimed ones, on one fixed synthetic batch. */
 async function timeSteps(config: KdConfig, replicas: number, backend: string, size: number, warmup: number, steps: number): Promise<number> {
@@ -50,15 +44,14 @@ export function benchTrainCommand(): Command {
     .description('train-step time of a config\'s model with 1, 2, ... data-parallel replicas (the config key replicas), on synthetic batches')
     .requiredOption('-c, --config <file>', 'detector config, e.g. configs/yolov3_r34_shapes.yml')
     .option('-o, --opt <key=value>', 'override a config key (repeatable)', collect, [])
-    .option('--replicas <list>', 'replica counts to time (default 1,2)', replicaList, [1, 2])
+    .option('--replicas <list>', 'replica counts to time (default 1,2)', integerList(1, 'replica counts', '1,2'), [1, 2])
     .option('--size <px>', 'input size (default: the largest of train_reader.sizes)', positiveInt)
     .option('--steps <n>', 'timed steps per replica count, median reported (default 10)', positiveInt, 10)
     .option('--warmup <n>', 'untimed steps first (default 2)', positiveInt, 2)
     .option('--json', 'print one JSON object instead of a table')
     .action((opts: { config: string; opt: string[]; replicas: number[]; size?: number; steps: number; warmup: number; json?: boolean }) => reportUserErrors('bench train', async () => {
       const config = loadConfig(opts.config, opts.opt);
-      const tooMany = opts.replicas.find((r) => r > config.train_reader.batch_size);
-      if (tooMany !== undefined) throw new ConfigError(`--replicas ${tooMany} is more than train_reader.batch_size: ${config.train_reader.batch_size} (every replica needs an image per batch)`);
+      for (const replicas of opts.replicas) checkReplicas(replicas, config); // before any timing
       const backend = (await initBackend()).name;
       const size = opts.size ?? Math.max(...config.train_reader.sizes);
       const rows: Row[] = [];

@@ -63,6 +63,15 @@ export function nonNegativeNumber(value: string): number {
   return n;
 }
 
+/** A commander parser for a comma-separated list of integers >= min, e.g. worker or replica counts. */
+export function integerList(min: number, what: string, example: string): (value: string) => number[] {
+  return (value) => {
+    const list = value.split(',').map((s) => Number(s.trim()));
+    if (list.some((n) => !Number.isInteger(n) || n < min)) throw new InvalidArgumentError(`expected ${what} such as "${example}", got "${value}"`);
+    return list;
+  };
+}
+
 /**
  * Ctrl-C during training: the loop finishes its step and saves model_final instead of dying
  * mid-write. `signal` goes to the loop; call `dispose` when it returns.

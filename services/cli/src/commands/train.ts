@@ -2,11 +2,11 @@ import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { ConfigError, loadConfig, type KdConfig } from '@kd/config';
+import { loadConfig, type KdConfig } from '@kd/config';
 import { readImageFolder, writeFilesAtomic, type DataProblem, type VocDataset, type VocRecord } from '@kd/data';
 import { initBackend } from '@kd/engine';
 import {
-  createYoloV3, evalLoaderFor, evaluateDetector, formatDuration, loadCheckpoint, openSplit, ReplicatedTrainStep, trainLoaderFor, trainLoop,
+  checkReplicas, createYoloV3, evalLoaderFor, evaluateDetector, formatDuration, loadCheckpoint, openSplit, ReplicatedTrainStep, trainLoaderFor, trainLoop,
   TrainStep, type ExtraLoss, type StepReport, type StepRunner, type YoloV3,
 } from '@kd/detection';
 import { ProgressBar } from '../progress.ts';
@@ -88,15 +88,6 @@ function unlabeledImages(config: KdConfig, distilling: boolean): VocRecord[] {
   return records;
 }
 
-/** `replicas` must leave every replica an image, and only kd train's detection loss is split. */
-function checkReplicas(config: KdConfig, distilling: boolean): void {
-  const { replicas } = config;
-  if (replicas > 1 && distilling) throw new ConfigError(`replicas: ${replicas}: data-parallel replicas train the detection loss only (kd train); kd distill runs with replicas: 1`);
-  if (replicas > config.train_reader.batch_size) {
-    throw new ConfigError(`replicas: ${replicas} is more than train_reader.batch_size: ${config.train_reader.batch_size} (every replica needs an image per batch)`);
-  }
-}
-
 /** The step runner for `replicas`: the train step itself, or data-parallel worker threads around it. */
 async function stepRunner(trainStep: TrainStep, config: KdConfig, backend: string): Promise<StepRunner & { close?(): Promise<void> }> {
   const { replicas } = config;
@@ -112,7 +103,7 @@ async function stepRunner(trainStep: TrainStep, config: KdConfig, backend: strin
 /** The shared body of kd train and kd distill: data, resume, loop, summary. */
 export async function runTraining(o: RunTrainingOptions): Promise<Record<string, unknown>> {
   const { config, model } = o;
-  checkReplicas(config, o.extraLoss !== undefined);
+  checkReplicas(config.replicas, config, o.extraLoss !== undefined);
   const trainSet = await openSplit(config, 'train');
   reportProblems('train', trainSet.problems);
   const testSet = o.eval ? await openSplit(config, 'test') : undefined;

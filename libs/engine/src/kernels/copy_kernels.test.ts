@@ -6,7 +6,7 @@ import { runOnBoth, seededValues } from './testing.ts';
 
 await useBackend('wasm');
 
-// Our Slice and PadV2 replace wasm's; they copy exactly, so results must be identical.
+// Our Slice, PadV2 and Reverse replace wasm's; they copy exactly, so results must be identical.
 test('Slice matches the cpu backend for ranks 1-4 and falls back above', async () => {
   const cases: Array<[number[], number[], number[]]> = [
     [[10], [3], [5]],
@@ -34,5 +34,21 @@ test('PadV2 matches the cpu backend for ranks 1-6 with a constant value', async 
     const values = seededValues(shape, 7);
     const r = await runOnBoth(() => tf.pad(tf.tensor(values, shape), paddings, 0.5));
     assert.deepEqual(r.wasm, r.cpu, `pad of [${shape}]`);
+  }
+});
+
+test('Reverse matches the cpu backend for every subset of axes, ranks 1-5, float32 and int32', async () => {
+  const shapes = [[7], [3, 4], [2, 3, 5], [3, 3, 4, 5], [2, 1, 3, 2, 3]];
+  for (const shape of shapes) {
+    // every subset of the axes, including none and all
+    for (let mask = 0; mask < 1 << shape.length; mask++) {
+      const axes = shape.map((_, a) => a).filter((a) => (mask >> a) & 1);
+      const values = seededValues(shape, mask + 1);
+      const r = await runOnBoth(() => tf.reverse(tf.tensor(values, shape), axes));
+      assert.deepEqual(r.wasm, r.cpu, `reverse of [${shape}] over [${axes}]`);
+      const ints = Int32Array.from(values, (v) => Math.round(v * 100));
+      const ri = await runOnBoth(() => tf.reverse(tf.tensor(ints, shape, 'int32'), axes));
+      assert.deepEqual(ri.wasm, ri.cpu, `int32 reverse of [${shape}] over [${axes}]`);
+    }
   }
 });

@@ -5,6 +5,7 @@ import { depthwiseConv2dBackpropFilterConfig } from './depthwise_conv2d_backprop
 import { depthwiseConv2dBackpropInputConfig } from './depthwise_conv2d_backprop_input.ts';
 import { leadingAxesReduceConfig } from './leading_axes_reduce.ts';
 import { padConfig } from './pad.ts';
+import { reverseConfig } from './reverse.ts';
 import { sliceConfig } from './slice.ts';
 
 /** Kernels that make the wasm backend able to train convnets, and fast at it. */
@@ -38,4 +39,5 @@ export function registerWasmTrainingKernels(): void {
   for (const kind of ['Sum', 'Mean'] as const) replace(leadingAxesReduceConfig(originalWasmKernel(kind), kind));
   replace(sliceConfig(originalWasmKernel('Slice')));
   replace(padConfig(originalWasmKernel('PadV2')));
+  replace(reverseConfig(originalWasmKernel('Reverse')));
 }

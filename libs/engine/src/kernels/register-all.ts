@@ -4,6 +4,7 @@ import { conv2DBackpropInputConfig } from './conv2d_backprop_input.ts';
 import { depthwiseConv2dBackpropFilterConfig } from './depthwise_conv2d_backprop_filter.ts';
 import { depthwiseConv2dBackpropInputConfig } from './depthwise_conv2d_backprop_input.ts';
 import { leadingAxesReduceConfig } from './leading_axes_reduce.ts';
+import { maxPoolGradConfig } from './max_pool_grad.ts';
 import { padConfig } from './pad.ts';
 import { reverseConfig } from './reverse.ts';
 import { sliceConfig } from './slice.ts';
@@ -40,4 +41,5 @@ export function registerWasmTrainingKernels(): void {
   replace(sliceConfig(originalWasmKernel('Slice')));
   replace(padConfig(originalWasmKernel('PadV2')));
   replace(reverseConfig(originalWasmKernel('Reverse')));
+  replace(maxPoolGradConfig(originalWasmKernel('MaxPoolGrad')));
 }

@@ -1,7 +1,7 @@
 export { BackendChoice, BackendUnavailableError, initBackend, useBackend, type BackendInfo } from './backend.ts';
 export { registerWasmTrainingKernels } from './kernels/register-all.ts';
 export {
-  defaultEngineBench, profileTrainStep, runEngineBench, type EngineBenchOptions, type EngineBenchResult, type KernelProfileRow,
+  defaultEngineBench, profileKernels, profileTrainStep, runEngineBench, type EngineBenchOptions, type EngineBenchResult, type KernelProfileRow,
 } from './bench/engine_bench.ts';
 export { createBenchmarkModel, type BenchmarkModel } from './bench/benchmark_model.ts';
 export { batchNormTrain, type BatchNormTrainResult } from './ops/batch_norm_train.ts';

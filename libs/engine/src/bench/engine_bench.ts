@@ -88,26 +88,32 @@ function measure(opts: EngineBenchOptions, repeats: number, warmup: number, time
 export interface KernelProfileRow { kernel: string; ms: number; calls: number }
 
 /**
- * Milliseconds per tfjs kernel over one train step of the benchmark model (tf.profile),
+ * Milliseconds per tfjs kernel over one call of `f` (tf.profile), summed by kernel name,
  * largest first: where a step's time goes, to find what to make faster next.
  */
+export async function profileKernels(f: () => unknown): Promise<KernelProfileRow[]> {
+  const info = await tf.profile(async () => { await f(); });
+  const rows = new Map<string, KernelProfileRow>();
+  for (const k of info.kernels) {
+    const row = rows.get(k.name) ?? { kernel: k.name, ms: 0, calls: 0 };
+    row.ms += Number(await k.kernelTimeMs);
+    row.calls++;
+    rows.set(k.name, row);
+  }
+  return [...rows.values()].sort((a, b) => b.ms - a.ms);
+}
+
+/** profileKernels over one train step of the benchmark model. */
 export async function profileTrainStep(opts: EngineBenchOptions): Promise<KernelProfileRow[]> {
   await initBackend();
   const model = createBenchmarkModel(1);
   const x = tf.randomNormal([opts.batch, opts.size, opts.size, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
   const optimizer = tf.train.adam(1e-3);
   for (let i = 0; i < opts.warmup; i++) trainStep(model, optimizer, x);
-  const info = await tf.profile(() => trainStep(model, optimizer, x));
-  const rows = new Map<string, KernelProfileRow>();
-  for (const k of info.kernels) {
-    const row = rows.get(k.name) ?? { kernel: k.name, ms: 0, calls: 0 };
-    row.ms += Number(k.kernelTimeMs);
-    row.calls++;
-    rows.set(k.name, row);
-  }
+  const rows = await profileKernels(() => trainStep(model, optimizer, x));
   optimizer.dispose();
   tf.dispose([x, ...model.variables]);
-  return [...rows.values()].sort((a, b) => b.ms - a.ms);
+  return rows;
 }
 
 /**

@@ -2,8 +2,9 @@ import { Command } from 'commander';
 import { benchMapCommand } from './bench_map.ts';
 import { benchDataCommand } from './bench_data.ts';
 import { benchTrainCommand } from './bench_train.ts';
-import { defaultEngineBench, profileTrainStep, runEngineBench, type EngineBenchResult, type KernelProfileRow } from '@kd/engine';
+import { defaultEngineBench, profileTrainStep, runEngineBench, type EngineBenchResult } from '@kd/engine';
 import { positiveInt } from './common.ts';
+import { formatProfile } from './profile_table.ts';
 
 function formatEngineTable(r: EngineBenchResult): string {
   const rows: Array<[string, string]> = [
@@ -15,12 +16,6 @@ function formatEngineTable(r: EngineBenchResult): string {
     ['grad max rel err', r.grad_max_rel_err == null ? 'skipped' : r.grad_max_rel_err.toExponential(2)],
   ];
   return rows.map(([k, v]) => `${k.padEnd(18)}${v}`).join('\n');
-}
-
-function formatProfile(rows: KernelProfileRow[]): string {
-  const total = rows.reduce((sum, r) => sum + r.ms, 0);
-  const lines = rows.map((r) => `${r.kernel.padEnd(40)}${r.ms.toFixed(1).padStart(9)} ms${String(r.calls).padStart(7)} calls`);
-  return [`${'kernel'.padEnd(40)}${'time'.padStart(12)}${'calls'.padStart(13)}`, ...lines, `${'total kernel time'.padEnd(40)}${total.toFixed(1).padStart(9)} ms`].join('\n');
 }
 
 export function benchCommand(): Command {

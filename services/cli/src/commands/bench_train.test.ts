@@ -26,3 +26,18 @@ test('kd bench train: more replicas than images per batch exits 2 before timing 
   assert.match(out.stderr, /replicas: 3 is more than train_reader\.batch_size: 2/);
   assert.doesNotMatch(out.stderr, /1 replica,/);
 });
+
+test('kd bench train --profile: one step per tfjs kernel, largest first, with the conv gradients among them', async () => {
+  const out = await runKd('bench', 'train', ...tiny, '--profile', '--json');
+  assert.equal(out.status, 0, out.stderr);
+  const rows = JSON.parse(out.stdout) as Array<{ kernel: string; ms: number; calls: number }>;
+  const names = rows.map((r) => r.kernel);
+  for (const kernel of ['Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter']) {
+    assert.ok(names.includes(kernel), `${kernel} in ${names.join(', ')}`);
+  }
+  assert.ok(rows.every((r) => r.calls > 0 && r.ms >= 0));
+  assert.deepEqual(rows.map((r) => r.ms), rows.map((r) => r.ms).sort((a, b) => b - a));
+  const table = await runKd('bench', 'train', ...tiny, '--profile');
+  assert.match(table.stdout, /^Conv2D\s+[\d.]+ ms\s+\d+ calls$/m);
+  assert.match(table.stdout, /total kernel time/);
+});

@@ -1,9 +1,10 @@
 // `kd bench train`: train-step time of a config's model with 1, 2, ... data-parallel replicas.
 import { Command } from 'commander';
 import { loadConfig, type KdConfig } from '@kd/config';
-import { initBackend } from '@kd/engine';
+import { initBackend, profileKernels, type KernelProfileRow } from '@kd/engine';
 import { checkReplicas, createYoloV3, ReplicatedTrainStep, syntheticBatch, TrainStep, type StepRunner } from '@kd/detection';
 import { collect, exitTwoOnUsageError, integerList, positiveInt, reportUserErrors } from './common.ts';
+import { formatProfile } from './profile_table.ts';
 
 interface Row { replicas: number; ms_per_step: number; images_per_s: number; speedup: number }
 
@@ -29,6 +30,19 @@ async function timeSteps(config: KdConfig, replicas: number, backend: string, si
   }
 }
 
+/** Milliseconds per tfjs kernel over one step on this thread (one replica), after `warmup` steps. */
+async function profileStep(config: KdConfig, size: number, warmup: number): Promise<KernelProfileRow[]> {
+  const trainStep = new TrainStep(createYoloV3(config), config);
+  const batch = syntheticBatch(config.train_reader.batch_size, size, config.num_classes, 1);
+  try {
+    for (let i = 0; i < warmup; i++) trainStep.run(batch, 100);
+    return await profileKernels(() => trainStep.run(batch, 100));
+  } finally {
+    trainStep.optimizer.dispose();
+    trainStep.model.store.dispose();
+  }
+}
+
 function formatTable(config: KdConfig, size: number, backend: string, rows: Row[]): string {
   const head = [
     `model      ${config.backbone.name} YOLOv3, batch ${config.train_reader.batch_size} at ${size}x${size}, backend ${backend}, synthetic data (no loader)`,
@@ -48,12 +62,19 @@ export function benchTrainCommand(): Command {
     .option('--size <px>', 'input size (default: the largest of train_reader.sizes)', positiveInt)
     .option('--steps <n>', 'timed steps per replica count, median reported (default 10)', positiveInt, 10)
     .option('--warmup <n>', 'untimed steps first (default 2)', positiveInt, 2)
+    .option('--profile', 'instead: time one step (one replica) per tfjs kernel (tf.profile)')
     .option('--json', 'print one JSON object instead of a table')
-    .action((opts: { config: string; opt: string[]; replicas: number[]; size?: number; steps: number; warmup: number; json?: boolean }) => reportUserErrors('bench train', async () => {
+    .action((opts: { config: string; opt: string[]; replicas: number[]; size?: number; steps: number; warmup: number; profile?: boolean; json?: boolean }) => reportUserErrors('bench train', async () => {
       const config = loadConfig(opts.config, opts.opt);
+      const size = opts.size ?? Math.max(...config.train_reader.sizes);
+      if (opts.profile) {
+        await initBackend();
+        const rows = await profileStep(config, size, opts.warmup);
+        process.stdout.write(opts.json ? `${JSON.stringify(rows)}\n` : `${formatProfile(rows)}\n`);
+        return;
+      }
       for (const replicas of opts.replicas) checkReplicas(replicas, config); // before any timing
       const backend = (await initBackend()).name;
-      const size = opts.size ?? Math.max(...config.train_reader.sizes);
       const rows: Row[] = [];
       for (const replicas of opts.replicas) {
         process.stderr.write(`kd bench train: ${replicas} replica${replicas > 1 ? 's' : ''}, ${opts.warmup} + ${opts.steps} steps\n`);

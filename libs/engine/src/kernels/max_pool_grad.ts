@@ -4,8 +4,9 @@ import type { HeapBackend } from './heap_backend.ts';
 /**
  * MaxPoolGrad as a scatter: each output's dy goes to the first maximum of its window (row by
  * row, as the cpu backend picks it), all channels of a position at once (NHWC keeps them
- * adjacent). wasm's own kernel gathers per input element and took ~40 ms (ours ~19 ms) for a ResNet stem's
- * [4,112,112,32] input here.
+ * adjacent). wasm's own kernel (tfjs 4.22) disagrees with the cpu backend for most pool
+ * geometries, the ResNet stem's 3x3/2 'same' included (max_pool_grad.test.ts fails with it),
+ * and was about twice as slow for the stem's [4,112,112,32] input here.
  */
 export function maxPoolGradConfig(original: KernelConfig): KernelConfig {
   const kernelFunc: KernelFunc = (args) => {

@@ -36,6 +36,11 @@ test('kd bench train --profile: one step per tfjs kernel, largest first, with th
     assert.ok(names.includes(kernel), `${kernel} in ${names.join(', ')}`);
   }
   assert.ok(rows.every((r) => r.calls > 0 && r.ms >= 0));
+  // every convolution of the forward pass has exactly one filter gradient in the backward pass
+  const calls = (kernel: string) => rows.find((r) => r.kernel === kernel)?.calls ?? 0;
+  assert.ok(calls('Conv2D') > 1);
+  assert.equal(calls('Conv2D'), calls('Conv2DBackpropFilter'));
+  assert.equal(calls('DepthwiseConv2dNative'), calls('DepthwiseConv2dNativeBackpropFilter'));
   assert.deepEqual(rows.map((r) => r.ms), rows.map((r) => r.ms).sort((a, b) => b - a));
   const table = await runKd('bench', 'train', ...tiny, '--profile');
   assert.match(table.stdout, /^Conv2D\s+[\d.]+ ms\s+\d+ calls$/m);

@@ -1,28 +1,26 @@
 // `kd bench train`: train-step time of a config's model with 1, 2, ... data-parallel replicas.
 import { Command } from 'commander';
 import { loadConfig, type KdConfig } from '@kd/config';
-import { initBackend, profileKernels, type KernelProfileRow } from '@kd/engine';
+import { initBackend, profileKernels } from '@kd/engine';
 import { checkReplicas, createYoloV3, ReplicatedTrainStep, syntheticBatch, TrainStep, type StepRunner } from '@kd/detection';
 import { collect, exitTwoOnUsageError, integerList, positiveInt, reportUserErrors } from './common.ts';
 import { formatProfile } from './profile_table.ts';
 
 interface Row { replicas: number; ms_per_step: number; images_per_s: number; speedup: number }
 
-/** Median ms per step of `steps` timed steps after `warmup` untimed ones, on one fixed synthetic batch. */
-async function timeSteps(config: KdConfig, replicas: number, backend: string, size: number, warmup: number, steps: number): Promise<number> {
+/**
+ * Runs `use` with one step of a fresh model on `replicas` threads (`step()`, on one fixed
+ * synthetic batch), after `warmup` untimed steps; frees the model and threads after.
+ */
+async function withWarmStep<T>(config: KdConfig, replicas: number, backend: string, size: number, warmup: number, use: (step: () => Promise<unknown>) => Promise<T>): Promise<T> {
   const trainStep = new TrainStep(createYoloV3(config), config);
   const runner: StepRunner & { close?(): Promise<void> } = replicas === 1 ? trainStep : await ReplicatedTrainStep.start(trainStep, replicas, backend);
   const batch = syntheticBatch(config.train_reader.batch_size, size, config.num_classes, 1);
+  // a step late in warmup: the lr is small but not 0, so weights change as in training
+  const step = async () => runner.run(batch, 100);
   try {
-    // a step late in warmup: the lr is small but not 0, so weights change as in training
-    for (let i = 0; i < warmup; i++) await runner.run(batch, 100);
-    const times: number[] = [];
-    for (let i = 0; i < steps; i++) {
-      const t0 = performance.now();
-      await runner.run(batch, 100);
-      times.push(performance.now() - t0);
-    }
-    return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+    for (let i = 0; i < warmup; i++) await step();
+    return await use(step);
   } finally {
     await runner.close?.();
     trainStep.optimizer.dispose();
@@ -30,17 +28,17 @@ async function timeSteps(config: KdConfig, replicas: number, backend: string, si
   }
 }
 
-/** Milliseconds per tfjs kernel over one step on this thread (one replica), after `warmup` steps. */
-async function profileStep(config: KdConfig, size: number, warmup: number): Promise<KernelProfileRow[]> {
-  const trainStep = new TrainStep(createYoloV3(config), config);
-  const batch = syntheticBatch(config.train_reader.batch_size, size, config.num_classes, 1);
-  try {
-    for (let i = 0; i < warmup; i++) trainStep.run(batch, 100);
-    return await profileKernels(() => trainStep.run(batch, 100));
-  } finally {
-    trainStep.optimizer.dispose();
-    trainStep.model.store.dispose();
-  }
+/** Median ms per step of `steps` timed steps after `warmup` untimed ones. */
+function timeSteps(config: KdConfig, replicas: number, backend: string, size: number, warmup: number, steps: number): Promise<number> {
+  return withWarmStep(config, replicas, backend, size, warmup, async (step) => {
+    const times: number[] = [];
+    for (let i = 0; i < steps; i++) {
+      const t0 = performance.now();
+      await step();
+      times.push(performance.now() - t0);
+    }
+    return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+  });
 }
 
 function formatTable(config: KdConfig, size: number, backend: string, rows: Row[]): string {
@@ -68,8 +66,9 @@ export function benchTrainCommand(): Command {
       const config = loadConfig(opts.config, opts.opt);
       const size = opts.size ?? Math.max(...config.train_reader.sizes);
       if (opts.profile) {
-        await initBackend();
-        const rows = await profileStep(config, size, opts.warmup);
+        const backend = (await initBackend()).name;
+        // one replica: tf.profile sees only this thread's kernels
+        const rows = await withWarmStep(config, 1, backend, size, opts.warmup, profileKernels);
         process.stdout.write(opts.json ? `${JSON.stringify(rows)}\n` : `${formatProfile(rows)}\n`);
         return;
       }

@@ -12,8 +12,8 @@ interface DistillOptions { config: string; teacher: string; teacherPretrained: s
 /** `kd distill`: PaddleDetection's slim/distillation/distill.py with an in-process teacher. */
 export function distillCommand(): Command {
   return exitTwoOnUsageError(new Command('distill'))
-    .description('train a student YOLOv3 with a frozen teacher (PaddleDetection slim/distillation/distill.py)')
-    .requiredOption('-c, --config <file>', 'student config, e.g. configs/yolov3_mobilenet_v1_shapes.yml')
+    .description('train a student YOLOv3 (or crop classifier, architecture: Classifier) with a frozen teacher (PaddleDetection slim/distillation/distill.py)')
+    .requiredOption('-c, --config <file>', 'student config, e.g. configs/yolov3_mobilenet_v1_shapes.yml or configs/classifier_mobilenet_v1_shapes.yml')
     .requiredOption('-t, --teacher <file>', 'teacher config, e.g. configs/yolov3_r34_shapes.yml')
     .requiredOption('--teacher-pretrained <checkpoint>', 'trained teacher checkpoint folder')
     .option('-o, --opt <key=value>', 'override a student config key (repeatable): -o use_fine_grained_loss=true, -o distill.method=fine_grained_paper', collect, [])

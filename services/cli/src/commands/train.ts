@@ -39,8 +39,8 @@ export async function evaluateOnTest(model: YoloV3, config: KdConfig, testSet: V
 /** `kd train`: PaddleDetection's tools/train.py for YOLOv3. */
 export function trainCommand(): Command {
   return exitTwoOnUsageError(new Command('train'))
-    .description('train a YOLOv3 detector from a config (PaddleDetection tools/train.py)')
-    .requiredOption('-c, --config <file>', 'YAML config, e.g. configs/yolov3_mobilenet_v1_shapes.yml')
+    .description('train a YOLOv3 detector, or a crop classifier (architecture: Classifier), from a config (PaddleDetection tools/train.py)')
+    .requiredOption('-c, --config <file>', 'YAML config, e.g. configs/yolov3_mobilenet_v1_shapes.yml or configs/classifier_mobilenet_v1_shapes.yml')
     .option('-o, --opt <key=value>', 'override a config key (repeatable), e.g. -o max_iters=100', collect, [])
     .option('--eval', 'evaluate on the test split at every snapshot and keep best_model by mAP')
     .option('-r, --resume <checkpoint>', 'resume from a checkpoint folder: weights, optimizer state and step')

@@ -4,8 +4,8 @@
 # weights (-o weights=, a fresh schedule: warmup, lr 0.01, decay at 80% and 90%), data-parallel
 # over 2 threads (replicas: 2), evaluated with --eval every STEPS/4 steps.
 # Usage: scripts/train-shapes-further.sh [STEPS] [OUT] [MODELS]   (default 3600 output/further both;
-# MODELS is teacher, student or both, so a round can span two sittings; about 1.2-2.3 s per teacher
-# step and 0.4-0.7 s per student step on a 2-core machine, depending on how busy it is)
+# MODELS is teacher, student or both, so a round can span two sittings; each round's measured step
+# times, 1.2 to 2.7 s per teacher step on these 2-core machines, are in models/README.md and README)
 set -euo pipefail
 STEPS=${1:-3600}
 OUT=${2:-output/further}

@@ -46,7 +46,7 @@ export function demoTable(rows: DemoRow[]): string {
 export function demoCommand(): Command {
   return exitTwoOnUsageError(new Command('demo'))
     .description('the first thing to run: distil a student from the shipped teacher next to a baseline student, then compare')
-    .option('--quick', 'a tiny generated dataset and tiny students, a few steps (about a minute; for tests)')
+    .option('--quick', 'a tiny generated dataset and tiny students, a few steps (a few seconds; for tests)')
     .option('--steps <n>', `student steps (default ${DEMO_STEPS}; --quick: 3)`, positiveInt)
     .option('--method <name>', 'distillation method (l2, fine_grained, fine_grained_paper)', 'l2')
     .option('--weight <w>', 'distill weight (default: l2 1, as the sweep in results/distill-sweep.md found; other methods their loss\'s default)', nonNegativeNumber)

@@ -39,7 +39,7 @@ const writeAtomic = (path: string, content: string) => writeFilesAtomic([{ path,
 export function experimentCommand(): Command {
   return exitTwoOnUsageError(new Command('experiment'))
     .description('distillation experiment: baseline vs l2, fine_grained, fine_grained_paper (+unlabeled), several seeds each')
-    .option('--quick', 'tiny models, a tiny generated dataset, a few steps (about a minute; for tests)')
+    .option('--quick', 'tiny models, a tiny generated dataset, a few steps (a few seconds; for tests)')
     .option('--seeds <n>', 'seeds per method', positiveInt, 3)
     .option('--steps <n>', 'student steps (default: the student config\'s max_iters; the schedule scales along)', positiveInt)
     .option('--methods <list>', 'comma-separated subset of the methods', EXPERIMENT_METHODS.join(','))

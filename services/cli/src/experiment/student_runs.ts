@@ -17,7 +17,7 @@ export const SHIPPED_TEACHER = 'models/yolov3_r34_shapes';
 /** The shipped baseline student, the demo's starting point (as PaddleDetection's students start from pretrained weights). */
 export const SHIPPED_STUDENT = 'models/yolov3_mobilenet_v1_shapes';
 
-/** Tiny models and inputs for --quick (the pipeline end to end in about a minute). */
+/** Tiny models and inputs for --quick (the pipeline end to end in a few seconds). */
 export const QUICK_OVERRIDES = [
   'train_reader.batch_size=2', 'train_reader.sizes=[64]', 'train_reader.workers=0', 'eval_reader.size=64', 'eval_reader.batch_size=4',
   'backbone.width=0.125', 'yolo_head.width=0.0625', 'log_iter=1', 'snapshot_iter=100000', 'optimizer.base_lr=0.001',

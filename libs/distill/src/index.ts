@@ -14,3 +14,5 @@ export {
 export { registerAllDistillLosses } from './register-all.ts';
 export type { DistillLossResult } from './types.ts';
 export { distillMethod, teacherDistillation, type TeacherDistillationOptions } from './teacher_distillation.ts';
+export { describeTeacher, headSpecOf, teacherSpecOf, TeacherSpecError, type TeacherSpecSource } from './teacher_spec.ts';
+export { loadTeacherModel, type LoadedTeacher } from './teacher_model.ts';

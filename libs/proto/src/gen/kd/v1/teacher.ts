@@ -311,8 +311,10 @@ export interface InferRequest {
   /** Id of the calling process (e.g. trainer pod and rank), for logs and metrics. */
   clientId: string;
   /**
-   * Already preprocessed batch [N, H, W, 3] (NHWC) with H, W = TeacherSpec.input_size,
-   * channels in TeacherSpec.preprocessing order, normalised; dtype FLOAT32 or FLOAT16; dense.
+   * Already preprocessed batch [N, H, W, 3] (NHWC), channels in TeacherSpec.preprocessing
+   * order, normalised; dtype FLOAT32 or FLOAT16; dense. H and W are multiples of the
+   * largest stride (a multi-scale trainer sends each batch at its own size, so teacher and
+   * student see the same pixels); TeacherSpec.input_size is the usual size, not a must.
    */
   images?:
     | Tensor

@@ -5,6 +5,3 @@ export {
 } from './distill.ts';
 export { ClassifierTrainStep, softmaxCrossEntropy, type ClassifierStepLosses } from './train_step.ts';
 export { evaluateClassifier, type ClassifierEvaluation } from './evaluate.ts';
-export {
-  trainClassifierLoop, type ClassifierLoopOptions, type ClassifierStepReport, type ClassifierTrainSummary,
-} from './train_loop.ts';

@@ -108,6 +108,23 @@ const distill = z.object({
   method: z.string().optional(),
 }).catchall(z.union([z.number(), z.string()]));
 
+/**
+ * Where kd distill's soft targets come from when the teacher is a service (--teacher grpc://...):
+ * how far ahead they are requested and how they travel.
+ */
+const teacher = z.strictObject({
+  /** Batches whose soft targets are requested ahead of the one being trained (0: on demand). */
+  prefetch: z.number().int().nonnegative().default(2),
+  /** Element type of the images sent to the teacher: float16 halves the bytes. */
+  input_dtype: z.enum(['float16', 'float32']).default('float16'),
+  /** How the teacher returns its outputs: fp32, fp16 (half the bytes) or sparse (anchors with objectness >= sparse_threshold). */
+  output_encoding: z.enum(['fp32', 'fp16', 'sparse']).default('fp32'),
+  /** Objectness probability (0..1) below which a sparse answer leaves an anchor out. */
+  sparse_threshold: z.number().min(0).max(1).default(0.01),
+  /** Deadline of one request, seconds: a replica that misses it is failed over. */
+  timeout_s: z.number().positive().default(60),
+});
+
 export const configSchema = z.strictObject({
   architecture: z.literal('YOLOv3').default('YOLOv3'),
   num_classes: positiveInt,
@@ -134,6 +151,7 @@ export const configSchema = z.strictObject({
   eval_reader: evalReader.default(evalReader.parse({})),
   dataset,
   distill: distill.default({}),
+  teacher: teacher.default(teacher.parse({})),
 });
 
 /** A validated config with every default filled in. */

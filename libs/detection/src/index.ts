@@ -11,11 +11,9 @@ export { nmsOptions, postprocess, type ImageSize } from './postprocess/decode.ts
 export { learningRate } from './train/lr_schedule.ts';
 export { MomentumOptimizer } from './train/momentum.ts';
 export { CheckpointError, loadCheckpoint, readCheckpointConfig, saveCheckpoint, type LoadedCheckpoint, type ModelConfig } from './checkpoint/checkpoint.ts';
-export { TrainStep, type BatchGradients, type ExtraLoss, type StepLosses, type StepRunner } from './train/train_step.ts';
+export { TrainStep, type BatchGradients, type ExtraLoss, type StepBatch, type StepLosses, type StepRunner } from './train/train_step.ts';
 export { checkReplicas, ReplicatedTrainStep } from './train/replicated_train_step.ts';
 export { shardBatch } from './train/shard_batch.ts';
 export { syntheticBatch } from './train/synthetic_batch.ts';
 export { detect, evaluateDetector, groundTruthOf, type DetectorEvaluation } from './eval/evaluate.ts';
-export { trainLoop, type StepReport, type TrainLoopOptions, type TrainSummary } from './train/train_loop.ts';
-export { formatDuration, SmoothedValue } from './train/smoothed.ts';
 export { DatasetConfigError, evalLoaderFor, openSplit, trainLoaderFor } from './pipeline/datasets.ts';

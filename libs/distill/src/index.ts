@@ -13,6 +13,6 @@ export {
 } from './registry.ts';
 export { registerAllDistillLosses } from './register-all.ts';
 export type { DistillLossResult } from './types.ts';
-export { distillMethod, teacherDistillation, type TeacherDistillationOptions } from './teacher_distillation.ts';
+export { distillMethod, MissingTeacherOutputsError, teacherDistillation, type TeacherDistillationOptions } from './teacher_distillation.ts';
 export { describeTeacher, headSpecOf, teacherSpecOf, TeacherSpecError, type TeacherSpecSource } from './teacher_spec.ts';
 export { loadTeacherModel, type LoadedTeacher } from './teacher_model.ts';

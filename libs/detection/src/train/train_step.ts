@@ -11,14 +11,21 @@ import { MomentumOptimizer } from './momentum.ts';
 export type StepLosses = Record<string, number> & { loss: number };
 
 /**
+ * A training batch as a step sees it: the loader's batch plus, when distilling, the teacher's
+ * raw head outputs for exactly these images (fetched ahead by a TeacherSource; owned by the
+ * step, whose ExtraLoss releases them).
+ */
+export type StepBatch = TrainBatch & { teacher?: tf.Tensor4D[] };
+
+/**
  * An extra loss term added to the detection loss (distillation plugs in here). `prepare` runs
- * before the student's forward pass, outside the gradient tape (teacher inference), and may
- * return values that are only logged; `loss` gets the student's raw outputs inside the tape
- * and returns its total and named parts (scalars); `release` frees what prepare kept.
+ * before the student's forward pass, outside the gradient tape, and may return values that
+ * are only logged; `loss` gets the student's raw outputs inside the tape and returns its
+ * total and named parts (scalars); `release` frees what prepare kept and the batch's teacher outputs.
  */
 export interface ExtraLoss {
-  prepare?(x: tf.Tensor4D, batch: TrainBatch): Record<string, number>;
-  loss(outputs: tf.Tensor4D[], batch: TrainBatch): { total: tf.Scalar; parts: Record<string, tf.Scalar> };
+  prepare?(x: tf.Tensor4D, batch: StepBatch): Record<string, number>;
+  loss(outputs: tf.Tensor4D[], batch: StepBatch): { total: tf.Scalar; parts: Record<string, tf.Scalar> };
   release?(): void;
 }
 
@@ -37,7 +44,7 @@ export interface BatchGradients {
 export interface StepRunner {
   readonly model: YoloV3;
   readonly optimizer: MomentumOptimizer;
-  run(batch: TrainBatch, step: number): (StepLosses & { lr: number }) | Promise<StepLosses & { lr: number }>;
+  run(batch: StepBatch, step: number): (StepLosses & { lr: number }) | Promise<StepLosses & { lr: number }>;
 }
 
 /** One optimisation step of a YOLOv3 detector: forward, loss, gradients, momentum update, BN statistics. */
@@ -49,7 +56,7 @@ export class TrainStep implements StepRunner {
   }
 
   /** Runs step number `step` (0-based, picks the lr) on a batch; returns the loss values. */
-  run(batch: TrainBatch, step: number): StepLosses & { lr: number } {
+  run(batch: StepBatch, step: number): StepLosses & { lr: number } {
     const lr = learningRate(step, this.config.optimizer);
     const computed = this.gradients(batch);
     this.apply(computed, lr, batch, step);
@@ -57,7 +64,7 @@ export class TrainStep implements StepRunner {
   }
 
   /** Forward, loss and gradients of a batch, without touching the weights. */
-  gradients(batch: TrainBatch): BatchGradients {
+  gradients(batch: StepBatch): BatchGradients {
     const params = this.model.store.trainable();
     const ctx: ForwardContext = { training: true, statUpdates: [] };
     const kept: Record<string, tf.Scalar> = {};

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { progressReporter } from '../progress.ts';
+import { progressReporter } from '@kd/trainer';
 import { exitTwoOnUsageError, positiveInt } from './common.ts';
 import { checkVocDataset, splitVoc, VocDatasetError, type VocCheckReport } from '@kd/data';
 

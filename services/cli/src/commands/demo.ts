@@ -8,7 +8,7 @@ import { initBackend } from '@kd/engine';
 import { createYoloV3, loadCheckpoint } from '@kd/detection';
 import {
   ensureShapesDataset, loadTeacher, parseMethod, QUICK_OVERRIDES, scheduleOverrides, SHIPPED_STUDENT, SHIPPED_TEACHER, testMaps, trainStudent, type TestMaps,
-} from '../experiment/student_runs.ts';
+} from '@kd/trainer';
 import { exitTwoOnUsageError, nonNegativeInt, nonNegativeNumber, positiveInt, reportUserErrors } from './common.ts';
 
 interface DemoOptions {
@@ -87,7 +87,7 @@ async function demo(opts: DemoOptions): Promise<void> {
   const steps = opts.steps ?? (opts.quick ? 3 : DEMO_STEPS);
   const weight = opts.weight ?? DEMO_DISTILL_WEIGHTS[loss];
 
-  const { teacher, config: teacherConfig, step } = loadTeacher(opts.teacher, data, studentDefaults.eval_reader);
+  const { teacher, source: teacherSource, config: teacherConfig, step } = loadTeacher(opts.teacher, data, studentDefaults.eval_reader);
   log(`teacher ${teacherConfig.backbone.name} from ${opts.teacher} (trained ${step} steps); evaluating it on the test split`);
   const rows: DemoRow[] = [];
   const addRow = (model: string, params: number, maps: TestMaps, train?: number) => {
@@ -107,7 +107,7 @@ async function demo(opts: DemoOptions): Promise<void> {
     const distilled = method !== 'baseline';
     log(`${distilled ? `distilled student (${method}${weight === undefined ? '' : `, weight ${weight}`})` : 'baseline student'}: ${steps} steps`);
     const { model, config, summary } = await trainStudent({
-      command: distilled ? 'distill' : 'baseline', studentConfig: opts.student, method, dataDir: data, teacher, backend: backend.name,
+      command: distilled ? 'distill' : 'baseline', studentConfig: opts.student, method, dataDir: data, teacher: teacherSource, backend: backend.name,
       init,
       overrides: [
         ...base, `save_dir=${join(opts.work, method)}`, ...scheduleOverrides(studentDefaults, steps),

@@ -1,53 +1,96 @@
 import { Command } from 'commander';
-import { loadConfig } from '@kd/config';
-import { teacherDistillation } from '@kd/distill';
+import { ConfigError, loadConfig, type KdConfig } from '@kd/config';
+import { headSpecOf, loadTeacherModel, teacherDistillation } from '@kd/distill';
 import { initBackend } from '@kd/engine';
-import { createYoloV3, loadCheckpoint } from '@kd/detection';
-import { isClassifierConfig, runClassifier } from './classifier.ts';
-import { collect, exitTwoOnUsageError, reportUserErrors } from './common.ts';
-import { runTraining } from './train.ts';
+import { createYoloV3 } from '@kd/detection';
+import { GrpcTeacher, InProcessTeacher, isClassifierConfig, runClassifier, runTraining, type TeacherSource } from '@kd/trainer';
+import { collect, exitTwoOnUsageError, reportUserErrors, stopOnSigint } from './common.ts';
+import { log } from './log.ts';
 
-interface DistillOptions { config: string; teacher: string; teacherPretrained: string; opt: string[]; eval?: boolean; resume?: string }
+interface DistillOptions { config: string; teacher?: string; teacherPretrained?: string; opt: string[]; eval?: boolean; resume?: string; jobId?: string }
 
-/** `kd distill`: PaddleDetection's slim/distillation/distill.py with an in-process teacher. */
+const isServiceAddress = (teacher: string | undefined) => teacher !== undefined && /^(grpc|dns):/.test(teacher);
+
+/** `kd distill`: PaddleDetection's slim/distillation/distill.py, with the teacher in this process or served over gRPC. */
 export function distillCommand(): Command {
   return exitTwoOnUsageError(new Command('distill'))
     .description('train a student YOLOv3 (or crop classifier, architecture: Classifier) with a frozen teacher (PaddleDetection slim/distillation/distill.py)')
     .requiredOption('-c, --config <file>', 'student config, e.g. configs/yolov3_mobilenet_v1_shapes.yml or configs/classifier_mobilenet_v1_shapes.yml')
-    .requiredOption('-t, --teacher <file>', 'teacher config, e.g. configs/yolov3_r34_shapes.yml')
-    .requiredOption('--teacher-pretrained <checkpoint>', 'trained teacher checkpoint folder')
-    .option('-o, --opt <key=value>', 'override a student config key (repeatable): -o use_fine_grained_loss=true, -o distill.method=fine_grained_paper', collect, [])
+    .option('-t, --teacher <config|address>', 'teacher config (e.g. configs/yolov3_r34_shapes.yml; with --teacher-pretrained), or a teacher service: grpc://HOST:PORT[,HOST:PORT...] or dns:///NAME:PORT')
+    .option('--teacher-pretrained <checkpoint>', 'trained teacher checkpoint folder, run in this process (its model.json holds its config, so -t may be left out)')
+    .option('-o, --opt <key=value>', 'override a student config key (repeatable): -o use_fine_grained_loss=true, -o distill.method=fine_grained_paper, -o teacher.prefetch=4', collect, [])
     .option('--eval', 'evaluate on the test split at every snapshot and keep best_model by mAP')
     .option('-r, --resume <checkpoint>', 'resume the student from a checkpoint folder: weights, optimizer state and step')
+    .option('--job-id <id>', 'name of this training job, sent with every teacher request (logs and metrics)')
     .addHelpText('after', `
 Total loss = detection loss + distillation loss; log lines carry loss, distill_loss and
 teacher_loss (the teacher's detection loss on the batch, logged only). Methods (distill.method):
   l2                  100 * sum over scales of mean((S - T)^2) on the raw outputs (default)
   fine_grained        split_distill, weight 1000 (also -o use_fine_grained_loss=true)
-  fine_grained_paper  the paper's objectness-scaled terms after FM-NMS on the teacher`)
-    .action((opts: DistillOptions) => reportUserErrors('distill', async () => {
-      if (isClassifierConfig(opts.config, opts.opt)) {
-        await runClassifier({
-          command: 'distill', configPath: opts.config, overrides: opts.opt, eval: opts.eval, resume: opts.resume,
-          teacher: { configPath: opts.teacher, pretrained: opts.teacherPretrained },
-        });
-        return;
-      }
-      const config = loadConfig(opts.config, opts.opt);
-      const teacherConfig = loadConfig(opts.teacher);
-      const backend = await initBackend();
-      const teacher = createYoloV3(teacherConfig);
-      const loaded = loadCheckpoint(opts.teacherPretrained, teacher.store, teacherConfig);
+  fine_grained_paper  the paper's objectness-scaled terms after FM-NMS on the teacher
+
+A teacher service (kd serve teacher) gets the augmented images the student trains on, so both
+see the same pixels. Its config keys (-o teacher.KEY=VALUE):
+  prefetch 2          batches whose soft targets are requested ahead of the one being trained
+  input_dtype         float16 (default) or float32: images on the wire
+  output_encoding     fp32 (default), fp16 or sparse (with sparse_threshold, 0.01)
+  timeout_s 60        deadline of one request; a replica that misses it is failed over`)
+    .action((opts: DistillOptions) => reportUserErrors('distill', () => distill(opts)));
+}
+
+async function distill(opts: DistillOptions): Promise<void> {
+  const remote = isServiceAddress(opts.teacher);
+  if (remote && opts.teacherPretrained) throw new ConfigError(`--teacher ${opts.teacher} is a teacher service; --teacher-pretrained runs one in this process: give one of them`);
+  if (!remote && !opts.teacherPretrained) throw new ConfigError('no teacher: give --teacher-pretrained CHECKPOINT (with -t CONFIG) or --teacher grpc://HOST:PORT');
+  const interrupt = stopOnSigint(log);
+  try {
+    if (isClassifierConfig(opts.config, opts.opt)) {
+      if (remote || !opts.teacher) throw new ConfigError('a classifier student distils from an in-process classifier teacher: give -t CONFIG and --teacher-pretrained CHECKPOINT');
+      await runClassifier({
+        command: 'distill', configPath: opts.config, overrides: opts.opt, eval: opts.eval, resume: opts.resume, signal: interrupt.signal, log,
+        teacher: { configPath: opts.teacher, pretrained: opts.teacherPretrained! },
+      });
+      return;
+    }
+    const config = loadConfig(opts.config, opts.opt);
+    const backend = await initBackend();
+    const teacher = remote ? await connectTeacher(opts.teacher!, config, opts.jobId) : inProcessTeacher(opts);
+    try {
       const model = createYoloV3(config);
+      const spec = await teacher.source.spec();
       const extraLoss = teacherDistillation({
-        student: model.spec, teacher, distill: config.distill, useFineGrainedLoss: config.use_fine_grained_loss,
+        student: model.spec, teacher: headSpecOf(spec), distill: config.distill, useFineGrainedLoss: config.use_fine_grained_loss,
         ignoreThresh: config.yolo_head.ignore_thresh, labelSmooth: config.yolo_head.label_smooth,
       });
-      process.stderr.write(`kd distill: teacher ${teacherConfig.backbone.name} from ${loaded.dir} (step ${loaded.step}, ${loaded.contentHash.slice(0, 12)}), method ${extraLoss.method}\n`);
+      log(`kd distill: teacher ${teacher.source.describe()} (${teacher.about}), method ${extraLoss.method}`);
       await runTraining({
-        command: 'distill', configPath: opts.config, overrides: opts.opt, config, backend: backend.name, model, extraLoss,
-        eval: opts.eval, resume: opts.resume,
-        summary: { method: extraLoss.method, teacher: opts.teacher, teacher_pretrained: loaded.dir, teacher_hash: loaded.contentHash },
+        command: 'distill', configPath: opts.config, overrides: opts.opt, config, backend: backend.name, model,
+        distillation: { extraLoss, teacher: teacher.source, prefetch: remote ? config.teacher.prefetch : 0 },
+        eval: opts.eval, resume: opts.resume, signal: interrupt.signal, log,
+        summary: { method: extraLoss.method, teacher: opts.teacher ?? null, teacher_pretrained: opts.teacherPretrained ?? null, teacher_hash: spec.modelHash },
       });
-    }));
+    } finally {
+      await teacher.source.close();
+    }
+  } finally {
+    interrupt.dispose();
+  }
+}
+
+/** The teacher checkpoint in this process; -t CONFIG, when given, must describe the same model. */
+function inProcessTeacher(opts: DistillOptions): { source: TeacherSource; about: string } {
+  const config = opts.teacher ? loadConfig(opts.teacher) : undefined;
+  const loaded = loadTeacherModel(opts.teacherPretrained!, config);
+  return {
+    source: new InProcessTeacher(loaded.model, loaded.spec, `${loaded.config.backbone.name} from ${loaded.dir}`),
+    about: `step ${loaded.step}, ${loaded.contentHash.slice(0, 12)}`,
+  };
+}
+
+async function connectTeacher(address: string, config: KdConfig, jobId: string | undefined): Promise<{ source: TeacherSource; about: string }> {
+  const t = config.teacher;
+  const source = await GrpcTeacher.connect({
+    address, inputDtype: t.input_dtype, outputEncoding: t.output_encoding, sparseThreshold: t.sparse_threshold, timeoutSeconds: t.timeout_s, jobId, log,
+  });
+  return { source, about: `prefetch ${t.prefetch}, images as ${t.input_dtype}, outputs as ${t.output_encoding}` };
 }

@@ -3,7 +3,7 @@ import { ConfigError, loadConfig, type KdConfig } from '@kd/config';
 import { initBackend } from '@kd/engine';
 import { createYoloV3, loadCheckpoint, openSplit, readCheckpointConfig } from '@kd/detection';
 import { collect, exitTwoOnUsageError, formatApTable, reportUserErrors } from './common.ts';
-import { evaluateOnTest } from './train.ts';
+import { evaluateOnTest } from '@kd/trainer';
 
 interface EvalOptions { config?: string; weights: string; opt: string[]; json?: boolean }
 

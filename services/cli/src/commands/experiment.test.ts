@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { XMLValidator } from 'fast-xml-parser';
 import { mean, std } from '../experiment/stats.ts';
-import { parseMethod } from '../experiment/student_runs.ts';
+import { parseMethod } from '@kd/trainer';
 import { lineChart, niceAxis } from '../experiment/svg_charts.ts';
 import { EXPERIMENT_METHODS, methodOverrides } from './experiment.ts';
 

@@ -7,14 +7,13 @@ import { Command, Option } from 'commander';
 import { ConfigError, loadConfig } from '@kd/config';
 import { writeFilesAtomic } from '@kd/data';
 import { initBackend } from '@kd/engine';
-import { createYoloV3, type YoloV3 } from '@kd/detection';
+import { createYoloV3 } from '@kd/detection';
 import { experimentMarkdown, meanCurve, summarize, type ExperimentRun, type TeacherResult } from '../experiment/report.ts';
 import {
-  ensureShapesDataset, loadTeacher, parseMethod, QUICK_OVERRIDES, scheduleOverrides, SHIPPED_TEACHER, testMaps, trainStudent,
-} from '../experiment/student_runs.ts';
+  ensureShapesDataset, loadTeacher, parseMethod, QUICK_OVERRIDES, runTraining, scheduleOverrides, SHIPPED_TEACHER, testMaps, trainStudent, type TeacherSource,
+} from '@kd/trainer';
 import { barChart, lineChart } from '../experiment/svg_charts.ts';
 import { collect, exitTwoOnUsageError, positiveInt, reportUserErrors } from './common.ts';
-import { runTraining } from './train.ts';
 
 /** The methods compared; `+unlabeled` mixes the dataset's unlabeled/ images into each batch. */
 export const EXPERIMENT_METHODS = ['baseline', 'l2', 'fine_grained', 'fine_grained_paper', 'fine_grained_paper+unlabeled'] as const;
@@ -59,7 +58,7 @@ export function experimentCommand(): Command {
 }
 
 interface RunContext {
-  opts: ExperimentOptions; data: string; base: string[]; steps: number; logIter: number; backend: string; teacher: YoloV3;
+  opts: ExperimentOptions; data: string; base: string[]; steps: number; logIter: number; backend: string; teacher: TeacherSource;
   /** The student schedule stretched to `steps` (the same for every run). */
   schedule: string[];
 }
@@ -169,9 +168,9 @@ async function experiment(opts: ExperimentOptions): Promise<void> {
     await runTraining({ command: 'experiment', configPath: opts.teacherConfig, overrides: base, config, backend: backend.name, model: createYoloV3(config) });
     teacherDir = join(saveDir, 'model_final');
   }
-  const { teacher, config: teacherConfig } = loadTeacher(teacherDir, data);
+  const { teacher, source: teacherSource, config: teacherConfig } = loadTeacher(teacherDir, data);
   const ctx: RunContext = {
-    opts, data, base, steps, logIter: studentDefaults.log_iter, backend: backend.name, teacher, schedule: scheduleOverrides(studentDefaults, steps),
+    opts, data, base, steps, logIter: studentDefaults.log_iter, backend: backend.name, teacher: teacherSource, schedule: scheduleOverrides(studentDefaults, steps),
   };
   if (child) {
     const run = await runOne(ctx, child.method, child.seed);

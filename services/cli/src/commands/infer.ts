@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { createEvalLoader, drawBoxes, readImageFolder, writeFilesAtomic } from '@kd/data';
 import { initBackend } from '@kd/engine';
 import { createYoloV3, detect, loadCheckpoint, type DetectorEvaluation } from '@kd/detection';
-import { ProgressBar } from '../progress.ts';
+import { ProgressBar } from '@kd/trainer';
 import { collect, exitTwoOnUsageError, reportUserErrors } from './common.ts';
 import { configFor } from './eval.ts';
 

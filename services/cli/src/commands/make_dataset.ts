@@ -1,7 +1,7 @@
 // `kd make-dataset shapes`: writes the built-in procedurally drawn VOC dataset.
 import { Argument, Command, InvalidArgumentError } from 'commander';
 import { generateShapesDataset, SHAPES_DEFAULTS, type ShapesDataset } from '@kd/data';
-import { progressReporter } from '../progress.ts';
+import { progressReporter } from '@kd/trainer';
 
 function count(value: string): number {
   const n = Number(value);

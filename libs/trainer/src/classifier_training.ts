@@ -5,15 +5,15 @@ import { join } from 'node:path';
 import { configArchitecture, loadClassifierConfig, type ClassifierConfig } from '@kd/config';
 import {
   ClassifierTrainStep, classifierDistillation, createClassifier, CropBatcher, evaluateClassifier, extractCrops, TeacherMismatchError,
-  trainClassifierLoop, type ClassifierDistill, type CropSet,
+  type ClassifierDistill, type CropSet,
 } from '@kd/classification';
 import { writeFilesAtomic } from '@kd/data';
 import { initBackend } from '@kd/engine';
-import { formatDuration, loadCheckpoint, openSplit } from '@kd/detection';
-import { ProgressBar, progressReporter } from '../progress.ts';
-import { stopOnSigint } from './common.ts';
-
-const log = (line: string) => process.stderr.write(`${new Date().toISOString().replace('T', ' ').slice(0, 19)} - INFO - ${line}\n`);
+import { loadCheckpoint, openSplit, saveCheckpoint } from '@kd/detection';
+import { stderrLog, type Log } from './log.ts';
+import { trainLoop } from './loop.ts';
+import { ProgressBar, progressReporter } from './progress.ts';
+import { formatDuration } from './smoothed.ts';
 
 /** True when the config file (after `_BASE_` and `-o`) declares `architecture: Classifier`. */
 export function isClassifierConfig(path: string, overrides: readonly string[] = []): boolean {
@@ -21,7 +21,7 @@ export function isClassifierConfig(path: string, overrides: readonly string[] = 
 }
 
 /** The crops of a split, with a progress line while decoding and the dataset's problems counted. */
-async function cropsOf(config: ClassifierConfig, which: 'train' | 'test'): Promise<CropSet> {
+async function cropsOf(log: Log, config: ClassifierConfig, which: 'train' | 'test'): Promise<CropSet> {
   const split = await openSplit(config, which);
   const progress = progressReporter(`${which} crops`);
   const crops = await extractCrops(split.records, split.classes, {
@@ -40,10 +40,14 @@ export interface ClassifierRunOptions {
   eval?: boolean;
   resume?: string;
   teacher?: { configPath: string; pretrained: string };
+  /** Stops after the current step; model_final is still written. */
+  signal?: AbortSignal;
+  log?: Log;
 }
 
 /** kd train / kd distill for a classifier config; writes checkpoints and train_summary.json under save_dir. */
 export async function runClassifier(o: ClassifierRunOptions): Promise<Record<string, unknown>> {
+  const log = o.log ?? stderrLog;
   const config = loadClassifierConfig(o.configPath, o.overrides);
   let teacherSpec: { config: ClassifierConfig; configPath: string; pretrained: string } | undefined;
   if (o.teacher) {
@@ -62,8 +66,8 @@ export async function runClassifier(o: ClassifierRunOptions): Promise<Record<str
   // the teacher's checkpoint is checked before the (slower) crop decoding
   const teacher = teacherSpec ? createClassifier(teacherSpec.config) : undefined;
   const teacherLoaded = teacherSpec && teacher ? loadCheckpoint(teacherSpec.pretrained, teacher.store, teacherSpec.config) : undefined;
-  const trainSet = await cropsOf(config, 'train');
-  const testSet = await cropsOf(config, 'test');
+  const trainSet = await cropsOf(log, config, 'train');
+  const testSet = await cropsOf(log, config, 'test');
   if (teacherSpec && teacher && teacherLoaded) {
     const classes = Array.isArray(teacherLoaded.extra.classes) ? (teacherLoaded.extra.classes as string[]) : undefined;
     distill = classifierDistillation(config, teacher, { source: teacherSpec.configPath, config: teacherSpec.config, classes }, trainSet.classes);
@@ -89,12 +93,15 @@ export async function runClassifier(o: ClassifierRunOptions): Promise<Record<str
     return result.accuracy;
   };
   const bar = new ProgressBar(o.command, config.max_iters);
-  const interrupt = stopOnSigint(log);
   mkdirSync(config.save_dir, { recursive: true });
+  const batcher = new CropBatcher(trainSet, config.reader.batch_size, config.seed, config.reader.flip);
   try {
-    const summary = await trainClassifierLoop({
-      config, trainStep, batches: new CropBatcher(trainSet, config.reader.batch_size, config.seed, config.reader.flip),
-      startStep, bestAccuracy, signal: interrupt.signal, checkpointExtra: { classes: trainSet.classes },
+    const summary = await trainLoop({
+      maxIters: config.max_iters, logIter: config.log_iter, snapshotIter: config.snapshot_iter, saveDir: config.save_dir,
+      step: trainStep, nextBatch: (step) => batcher.batch(step), imagesIn: (b) => b.count, startStep, bestScore: bestAccuracy, signal: o.signal,
+      save: (dir, step, extra) => saveCheckpoint(dir, model.store, config, step, { optimizer: trainStep.optimizer, extra }),
+      score: { key: 'best_accuracy', describe: (best, step) => `Best top-1 accuracy: ${(best * 100).toFixed(2)}%, in step: ${step ?? 'an earlier run'}` },
+      checkpointExtra: { classes: trainSet.classes },
       evaluate: () => evaluate(testSet), evaluateAtSnapshots: o.eval,
       log: (line) => { bar.clear(); log(line); },
       onStep: (r) => bar.update(r.step, `loss ${r.losses.loss.toFixed(3)} eta ${formatDuration(r.etaSeconds)}`),
@@ -109,14 +116,13 @@ export async function runClassifier(o: ClassifierRunOptions): Promise<Record<str
       } : {}),
       steps: summary.steps, wall_s: summary.seconds, train_images_per_s: ips, final_loss: summary.finalLoss,
       train_crops: trainSet.count, test_crops: testSet.count,
-      top1_accuracy: summary.finalAccuracy, best_accuracy: summary.bestAccuracy, best_step: summary.bestStep,
+      interrupted: summary.interrupted, top1_accuracy: summary.finalScore, best_accuracy: summary.bestScore, best_step: summary.bestStep,
     };
     writeFilesAtomic([{ path: join(config.save_dir, 'train_summary.json'), content: `${JSON.stringify(record, null, 2)}\n` }]);
     log(`done: ${summary.steps} steps in ${formatDuration(summary.seconds)}, ${ips.toFixed(2)} crops/s`
-      + `${summary.finalAccuracy != null ? `, top-1 ${(100 * summary.finalAccuracy).toFixed(2)}%` : ''}`);
+      + `${summary.finalScore != null ? `, top-1 ${(100 * summary.finalScore).toFixed(2)}%` : ''}`);
     return record;
   } finally {
-    interrupt.dispose();
     trainStep.optimizer.dispose();
     model.store.dispose();
     teacher?.store.dispose();

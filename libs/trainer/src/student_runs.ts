@@ -4,13 +4,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, type KdConfig } from '@kd/config';
 import { generateShapesDataset, SHAPES_DEFAULTS } from '@kd/data';
-import { teacherDistillation } from '@kd/distill';
-import {
-  createYoloV3, detect, evalLoaderFor, groundTruthOf, loadCheckpoint, openSplit, readCheckpointConfig, type StepReport, type YoloV3,
-} from '@kd/detection';
+import { headSpecOf, loadTeacherModel, teacherDistillation } from '@kd/distill';
+import { createYoloV3, detect, evalLoaderFor, groundTruthOf, openSplit, readCheckpointConfig, type YoloV3 } from '@kd/detection';
 import { evaluateVoc } from '@kd/metrics';
-import { progressReporter } from '../progress.ts';
-import { runTraining } from '../commands/train.ts';
+import { runTraining } from './detection_training.ts';
+import type { StepReport } from './loop.ts';
+import { progressReporter } from './progress.ts';
+import { InProcessTeacher } from './teacher/in_process.ts';
+import type { TeacherSource } from './teacher/source.ts';
 
 /** The teacher checkpoint shipped in the repo for the built-in dataset (models/README.md: how it was made). */
 export const SHIPPED_TEACHER = 'models/yolov3_r34_shapes';
@@ -57,12 +58,11 @@ export async function testMaps(model: YoloV3, config: KdConfig): Promise<TestMap
  * A trained teacher checkpoint, frozen, evaluated on `dataDir` with its own config; `evalReader`
  * (e.g. --quick's input size) replaces its eval reader only, the weights are what they are.
  */
-export function loadTeacher(dir: string, dataDir: string, evalReader?: KdConfig['eval_reader']): { teacher: YoloV3; config: KdConfig; step: number } {
+export function loadTeacher(dir: string, dataDir: string, evalReader?: KdConfig['eval_reader']): { teacher: YoloV3; source: TeacherSource; config: KdConfig; step: number } {
   const saved = readCheckpointConfig(dir);
   const config: KdConfig = { ...saved, dataset: { ...saved.dataset, dir: dataDir }, eval_reader: evalReader ?? saved.eval_reader };
-  const teacher = createYoloV3(config);
-  const loaded = loadCheckpoint(dir, teacher.store, config);
-  return { teacher, config, step: loaded.step };
+  const loaded = loadTeacherModel(dir, config);
+  return { teacher: loaded.model, source: new InProcessTeacher(loaded.model, loaded.spec), config, step: loaded.step };
 }
 
 /** Student config overrides that stretch or shrink its schedule to `steps`. */
@@ -89,7 +89,7 @@ export interface StudentRunOptions {
   /** `baseline`, a distill.method name, or either with `+unlabeled` (the dataset's unlabeled/ images). */
   method: string;
   dataDir: string;
-  teacher?: YoloV3;
+  teacher?: TeacherSource;
   /** A checkpoint of the same student model to start from (its weights only; the schedule starts at step 0). */
   init?: string;
   backend: string;
@@ -110,12 +110,16 @@ export async function trainStudent(o: StudentRunOptions): Promise<StudentRun> {
   const config = loadConfig(o.studentConfig, overrides);
   const model = createYoloV3(config);
   if (loss !== 'baseline' && o.teacher === undefined) throw new Error(`method ${o.method} needs a teacher`);
-  const extraLoss = loss === 'baseline' ? undefined : teacherDistillation({
-    student: model.spec, teacher: o.teacher!, distill: config.distill, useFineGrainedLoss: false,
-    ignoreThresh: config.yolo_head.ignore_thresh, labelSmooth: config.yolo_head.label_smooth,
-  });
+  const distillation = loss === 'baseline' || !o.teacher ? undefined : {
+    teacher: o.teacher,
+    prefetch: o.teacher instanceof InProcessTeacher ? 0 : config.teacher.prefetch,
+    extraLoss: teacherDistillation({
+      student: model.spec, teacher: headSpecOf(await o.teacher.spec()), distill: config.distill, useFineGrainedLoss: false,
+      ignoreThresh: config.yolo_head.ignore_thresh, labelSmooth: config.yolo_head.label_smooth,
+    }),
+  };
   const summary = await runTraining({
-    command: o.command, configPath: o.studentConfig, overrides, config, backend: o.backend, model, extraLoss, onStep: o.onStep,
+    command: o.command, configPath: o.studentConfig, overrides, config, backend: o.backend, model, distillation, onStep: o.onStep,
     summary: loss === 'baseline' ? undefined : { method: o.method },
   });
   return { model, config, summary };

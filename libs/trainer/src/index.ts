@@ -1,0 +1,20 @@
+// @kd/trainer: the one training loop (detectors and classifiers) and what runs around it:
+// data, resume, checkpoints, summaries, and the teacher a student distils from (in this
+// process or a teacher service over gRPC). Services and the cli call it; it never logs to
+// anything but the injected log.
+export { trainLoop, type LoopLosses, type LoopStep, type StepReport, type TrainLoopOptions, type TrainSummary } from './loop.ts';
+export { formatDuration, SmoothedValue } from './smoothed.ts';
+export { ProgressBar, progressReporter } from './progress.ts';
+export { stderrLog, type Log } from './log.ts';
+export { evaluateOnTest, runTraining, type Distillation, type RunTrainingOptions } from './detection_training.ts';
+export { isClassifierConfig, runClassifier, type ClassifierRunOptions } from './classifier_training.ts';
+export {
+  ensureShapesDataset, loadTeacher, parseMethod, QUICK_DATASET, QUICK_OVERRIDES, scheduleOverrides, SHIPPED_STUDENT, SHIPPED_TEACHER,
+  testMaps, trainStudent, type StudentRun, type StudentRunOptions, type TestMaps,
+} from './student_runs.ts';
+export type { ImageBatch, TeacherSource } from './teacher/source.ts';
+export { InProcessTeacher } from './teacher/in_process.ts';
+export { GrpcTeacher, TeacherUnavailableError, type GrpcTeacherOptions } from './teacher/grpc_teacher.ts';
+export { parseTeacherAddress, TeacherAddressError } from './teacher/address.ts';
+export { TeacherResponseError } from './teacher/wire.ts';
+export { TeacherTargets, type TeacherWait } from './teacher/targets.ts';

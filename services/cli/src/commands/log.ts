@@ -1,0 +1,1 @@
+export { stderrLog as log } from '@kd/trainer';

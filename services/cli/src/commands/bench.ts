@@ -2,6 +2,8 @@ import { Command } from 'commander';
 import { benchMapCommand } from './bench_map.ts';
 import { benchDataCommand } from './bench_data.ts';
 import { benchTrainCommand } from './bench_train.ts';
+import { benchTeacherCommand } from './bench_teacher.ts';
+import { benchDistillCommand } from './bench_distill.ts';
 import { defaultEngineBench, profileTrainStep, runEngineBench, type EngineBenchResult } from '@kd/engine';
 import { positiveInt } from './common.ts';
 import { formatProfile } from './profile_table.ts';
@@ -46,5 +48,7 @@ export function benchCommand(): Command {
   bench.addCommand(benchMapCommand());
   bench.addCommand(benchDataCommand());
   bench.addCommand(benchTrainCommand());
+  bench.addCommand(benchTeacherCommand());
+  bench.addCommand(benchDistillCommand());
   return bench;
 }

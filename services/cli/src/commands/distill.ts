@@ -91,6 +91,7 @@ async function connectTeacher(address: string, config: KdConfig, jobId: string |
   const t = config.teacher;
   const source = await GrpcTeacher.connect({
     address, inputDtype: t.input_dtype, outputEncoding: t.output_encoding, sparseThreshold: t.sparse_threshold, timeoutSeconds: t.timeout_s, jobId, log,
+    connectSeconds: t.timeout_s,
   });
   return { source, about: `prefetch ${t.prefetch}, images as ${t.input_dtype}, outputs as ${t.output_encoding}` };
 }

@@ -104,6 +104,11 @@ test('a teacher that does not fit the student is refused in one message before a
   assert.equal(anchors.status, 2, anchors.stderr);
   assert.match(anchors.stderr, /heads do not pair: stride 32: teacher anchors/);
 
+  const sparseL2 = await runKd(['distill', '-c', student, '--teacher', `grpc://${server.address}`, ...tinyOverrides(data, join(tmp, 'bad5'), 2),
+    '-o', 'teacher.output_encoding=sparse', '-o', 'distill.method=l2']);
+  assert.equal(sparseL2.status, 2, sparseL2.stderr);
+  assert.match(sparseL2.stderr, /teacher\.output_encoding: sparse leaves out .* use fp32 or fp16 with l2/);
+
   const nobody = await runKd(['distill', '-c', student, '--teacher', 'grpc://127.0.0.1:1', ...tinyOverrides(data, join(tmp, 'bad3'), 2), '-o', 'teacher.timeout_s=1']);
   assert.equal(nobody.status, 2, nobody.stderr);
   assert.match(nobody.stderr, /no teacher replica answered at grpc:\/\/127\.0\.0\.1:1/);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { generateShapesDataset } from '@kd/data';
+import { initBackend } from '@kd/engine';
 import { SHIPPED_TEACHER } from '@kd/trainer';
 import { startService } from '../service_process.ts';
 import { exitTwoOnUsageError, positiveInt, reportUserErrors } from './common.ts';
@@ -43,6 +44,7 @@ async function benchDistill(opts: Options, tmp: string): Promise<void> {
   const data = join(tmp, 'data');
   const steps = opts.quick ? 3 : opts.steps;
   await generateShapesDataset({ out: data, train: opts.quick ? 8 : 64, test: 1, unlabeled: 0, size: opts.quick ? 96 : 320, seed: 11 });
+  if (opts.quick) await initBackend(); // the tiny teacher is made here
   const weights = opts.quick ? await tinyTeacher(join(tmp, 'teacher')) : opts.weights ?? SHIPPED_TEACHER;
   const common = ['-c', STUDENT, '-o', `dataset.dir=${data}`, '-o', `max_iters=${steps}`, '-o', 'snapshot_iter=100000', '-o', `log_iter=${steps}`,
     ...(opts.quick ? [...TINY_MODEL, 'train_reader.batch_size=2', 'train_reader.workers=0'].flatMap((o) => ['-o', o]) : [])];
@@ -52,9 +54,18 @@ async function benchDistill(opts: Options, tmp: string): Promise<void> {
   const sequential = await kdRun(['distill', ...common, '--teacher-pretrained', weights], join(tmp, 'sequential'));
   const service = await startService('teacher', ['--weights', weights, '--port', '0', '--metrics-port', 'none']);
   let remote: Record<string, unknown>;
+  const finalLoss: Record<string, number> = {};
   try {
     say(`teacher served from its own process at ${service.address}, ${steps} steps`);
     remote = await kdRun(['distill', ...common, '--teacher', `grpc://${service.address}`], join(tmp, 'remote'));
+    // what sparse answers do to a short distillation: the same run with fp32 and sparse outputs
+    // (fine_grained: sparse leaves out low-objectness anchors, which l2 would need)
+    for (const encoding of ['fp32', 'sparse']) {
+      say(`fine_grained with ${encoding} teacher outputs, ${steps} steps`);
+      const run = await kdRun(['distill', ...common, '--teacher', `grpc://${service.address}`, '-o', 'distill.method=fine_grained', '-o', `teacher.output_encoding=${encoding}`],
+        join(tmp, `fine_grained_${encoding}`));
+      finalLoss[encoding] = run.final_loss as number;
+    }
   } finally {
     await service.stop();
   }
@@ -65,6 +76,7 @@ async function benchDistill(opts: Options, tmp: string): Promise<void> {
     sequential_img_s: ips(sequential), remote_img_s: ips(remote), replicas2_img_s: ips(replicas2),
     speedup: ips(remote) / ips(sequential),
     remote_teacher_wait_s: remote.teacher_wait_s, remote_wall_s: remote.wall_s,
+    fine_grained_final_loss: { fp32: finalLoss.fp32, sparse: finalLoss.sparse },
     replicas2_note: 'kd train (detection loss only) with replicas: 2; kd distill runs with replicas: 1',
   };
   process.stdout.write(opts.json ? `${JSON.stringify(result)}\n` : [
@@ -72,5 +84,6 @@ async function benchDistill(opts: Options, tmp: string): Promise<void> {
     `teacher in-process (1 thread)    ${result.sequential_img_s.toFixed(2)} images/s`,
     `teacher in its own process       ${result.remote_img_s.toFixed(2)} images/s (${result.speedup.toFixed(2)}x; waited ${Number(remote.teacher_wait_s).toFixed(1)} s of ${Number(remote.wall_s).toFixed(1)} s on it)`,
     `kd train, replicas: 2 (no teacher) ${result.replicas2_img_s.toFixed(2)} images/s`,
+    `fine_grained final loss          fp32 outputs ${finalLoss.fp32.toFixed(4)}, sparse ${finalLoss.sparse.toFixed(4)}`,
   ].join('\n') + '\n');
 }

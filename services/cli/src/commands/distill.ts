@@ -62,6 +62,10 @@ async function distill(opts: DistillOptions): Promise<void> {
         student: model.spec, teacher: headSpecOf(spec), distill: config.distill, useFineGrainedLoss: config.use_fine_grained_loss,
         ignoreThresh: config.yolo_head.ignore_thresh, labelSmooth: config.yolo_head.label_smooth,
       });
+      if (remote && config.teacher.output_encoding === 'sparse' && extraLoss.method === 'l2') {
+        // l2 compares every raw value; a sparse answer leaves out the low-objectness anchors
+        throw new ConfigError('teacher.output_encoding: sparse leaves out the anchors whose objectness is below teacher.sparse_threshold, and l2 compares every raw output: use fp32 or fp16 with l2 (sparse suits fine_grained and fine_grained_paper, which weight by the teacher\'s objectness)');
+      }
       log(`kd distill: teacher ${teacher.source.describe()} (${teacher.about}), method ${extraLoss.method}`);
       await runTraining({
         command: 'distill', configPath: opts.config, overrides: opts.opt, config, backend: backend.name, model,

@@ -9,6 +9,7 @@ import { exportCommand } from './commands/export.ts';
 import { inferCommand } from './commands/infer.ts';
 import { mapCommand } from './commands/map.ts';
 import { makeDatasetCommand } from './commands/make_dataset.ts';
+import { serveCommand } from './commands/serve.ts';
 import { trainCommand } from './commands/train.ts';
 
 const program = new Command('kd')
@@ -22,6 +23,7 @@ Environment:
 program.addCommand(demoCommand());
 program.addCommand(benchCommand());
 program.addCommand(makeDatasetCommand());
+program.addCommand(serveCommand());
 for (const command of [trainCommand(), distillCommand(), evalCommand(), inferCommand(), exportCommand(), experimentCommand(), mapCommand(), ...dataCommands()]) program.addCommand(command);
 
 try {

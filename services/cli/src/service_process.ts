@@ -18,9 +18,9 @@ export interface RunningService {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** The argv that runs a service's entry in a fresh node process. */
+/** The argv that runs a service's entry in a fresh node process (tsx by absolute URL: any working directory works). */
 export function serviceArgv(name: ServiceName, args: readonly string[]): string[] {
-  return ['--import', 'tsx', SERVICE_ENTRIES[name], ...args];
+  return ['--import', import.meta.resolve('tsx'), SERVICE_ENTRIES[name], ...args];
 }
 
 /**

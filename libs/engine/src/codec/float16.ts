@@ -47,8 +47,17 @@ export function float32ToFloat16(values: Float32Array): Uint16Array {
   return out;
 }
 
+// Every half value, by bit pattern: decoding is then one lookup per element (a teacher
+// service decodes millions of fp16 pixels per batch). Built on first use: 256 KiB.
+let halfTable: Float32Array | undefined;
+
 export function float16ToFloat32(bits: Uint16Array): Float32Array {
+  if (!halfTable) {
+    halfTable = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) halfTable[h] = fromHalfBits(h);
+  }
+  const table = halfTable;
   const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) out[i] = fromHalfBits(bits[i]);
+  for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]];
   return out;
 }

@@ -5,7 +5,7 @@
 import { spawn, type StdioOptions, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import { Command } from 'commander';
-import { SERVICE_ENTRIES, type ServiceName } from '../service_process.ts';
+import { SERVICE_ENTRIES, serviceArgv, type ServiceName } from '../service_process.ts';
 
 const DESCRIPTIONS: Record<ServiceName, string> = {
   teacher: 'serve a teacher checkpoint over gRPC (kd.v1.TeacherService) with a dynamic batcher',
@@ -25,8 +25,7 @@ export interface RunServiceOptions {
  * with its exit code (128 + signal number when a signal ended it).
  */
 export function runService(name: ServiceName, args: readonly string[], options: RunServiceOptions = {}): Promise<number> {
-  // tsx by absolute URL, so the service starts from any working directory.
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), SERVICE_ENTRIES[name], ...args], { stdio: options.stdio ?? 'inherit' });
+  const child = spawn(process.execPath, serviceArgv(name, args), { stdio: options.stdio ?? 'inherit' });
   options.onSpawn?.(child);
   const forward = (signal: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);

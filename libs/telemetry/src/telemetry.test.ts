@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createLogger, MetricNameError, prettyLine, ServiceRegistry, startTelemetryServer } from './index.ts';
+
+test('metric names must follow kd_<service>_<what>_<unit>, counters end _total', () => {
+  const r = new ServiceRegistry('demo', { defaultMetrics: false });
+  r.counter({ name: 'kd_demo_requests_total', help: 'h', labelNames: ['code'] });
+  r.gauge({ name: 'kd_demo_queue_depth_images', help: 'h' });
+  r.histogram({ name: 'kd_demo_request_duration_seconds', help: 'h', buckets: [0.1, 1] });
+  assert.throws(() => r.counter({ name: 'kd_demo_requests', help: 'h' }), /must end with _total/);
+  assert.throws(() => r.gauge({ name: 'kd_other_depth_images', help: 'h' }), /kd_demo_<what>_<unit>/);
+  assert.throws(() => r.gauge({ name: 'kd_demo_depth_total', help: 'h' }), /must not end with _total/);
+  assert.throws(() => r.histogram({ name: 'kd_demo_latency_ms', help: 'h', buckets: [1] }), (e: Error) => e instanceof MetricNameError && /must end with a unit/.test(e.message));
+  assert.throws(() => new ServiceRegistry('Bad-Name'), MetricNameError);
+});
+
+test('two registries of one service do not collide (no global registry)', async () => {
+  const a = new ServiceRegistry('demo');
+  const b = new ServiceRegistry('demo');
+  a.counter({ name: 'kd_demo_events_total', help: 'h' }).inc(2);
+  b.counter({ name: 'kd_demo_events_total', help: 'h' }).inc(5);
+  assert.match(await a.metrics(), /^kd_demo_events_total 2$/m);
+  assert.match(await b.metrics(), /^kd_demo_events_total 5$/m);
+  assert.match(await a.metrics(), /^process_cpu_user_seconds_total /m, 'default process metrics');
+});
+
+test('the HTTP server serves /metrics and /healthz on a free port and closes with a client connected', async () => {
+  const r = new ServiceRegistry('demo', { defaultMetrics: false });
+  r.counter({ name: 'kd_demo_hits_total', help: 'h' }).inc();
+  let ok = true;
+  const server = await startTelemetryServer({ registry: r.registry, port: 0, health: () => ({ ok, detail: ok ? 'serving' : 'shutting down' }) });
+  assert.ok(server.port > 0);
+  const base = `http://127.0.0.1:${server.port}`;
+  const metrics = await fetch(`${base}/metrics`);
+  assert.equal(metrics.status, 200);
+  assert.match(metrics.headers.get('content-type') ?? '', /text\/plain/);
+  assert.match(await metrics.text(), /^kd_demo_hits_total 1$/m);
+  const healthy = await fetch(`${base}/healthz`);
+  assert.deepEqual([healthy.status, await healthy.text()], [200, 'serving\n']);
+  ok = false;
+  const sick = await fetch(`${base}/healthz`);
+  assert.deepEqual([sick.status, await sick.text()], [503, 'shutting down\n']);
+  assert.equal((await fetch(`${base}/nope`)).status, 404);
+  await server.close();
+  await assert.rejects(fetch(`${base}/metrics`));
+});
+
+test('the logger writes one JSON object per line with service and level; pretty lines are readable', () => {
+  const lines: string[] = [];
+  const log = createLogger({ service: 'demo', level: 'info', base: { replica: 'r0' }, destination: { write: (s: string) => void lines.push(s) } });
+  log.info({ port: 5 }, 'listening');
+  log.debug('hidden');
+  log.warn({ reason: 'bad' }, 'rejected');
+  assert.equal(lines.length, 2);
+  const first = JSON.parse(lines[0]);
+  assert.equal(first.msg, 'listening');
+  assert.equal(first.level, 'info');
+  assert.equal(first.service, 'demo');
+  assert.equal(first.replica, 'r0');
+  assert.equal(first.port, 5);
+  assert.ok(lines.every((l) => l.endsWith('\n') && l.indexOf('\n') === l.length - 1));
+  assert.match(prettyLine(lines[1]), /^\d\d:\d\d:\d\d\.\d{3} WARN  demo: rejected replica=r0 reason=bad\n$/);
+  assert.throws(() => createLogger({ service: 'demo', level: 'loud' }), /log level "loud"/);
+});

@@ -1,0 +1,106 @@
+// Wiring of one teacher replica: model, batcher, gRPC server (teacher, health, reflection)
+// and the telemetry endpoint, plus the orderly shutdown of all of it.
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import * as tf from '@tensorflow/tfjs-core';
+import { loadTeacherModel } from '@kd/distill';
+import { initBackend } from '@kd/engine';
+import { startTelemetryServer, type Logger, type TelemetryServer } from '@kd/telemetry';
+import { DynamicBatcher } from './batcher.ts';
+import { TeacherMetrics } from './metrics.ts';
+import type { TeacherOptions } from './options.ts';
+import { InferPipeline, type TeacherBatcher } from './pipeline.ts';
+import { addReflection } from './reflection.ts';
+import { runMerged } from './runner.ts';
+import { TeacherService } from './server.ts';
+
+/** Health-checked service names: "" is the whole server. */
+export const HEALTH_SERVICES = ['', 'kd.v1.TeacherService'] as const;
+
+export interface RunningTeacher {
+  /** Bound gRPC port. */
+  port: number;
+  /** Bound /metrics port, or null when off. */
+  metricsPort: number | null;
+  /** Goes NOT_SERVING, lets requests in flight finish, closes everything; resolves when done. */
+  shutdown(): Promise<void>;
+}
+
+/** Loads the teacher and starts serving it; rejects if the model or a port cannot be had. */
+export async function startTeacher(options: TeacherOptions, log: Logger): Promise<RunningTeacher> {
+  const backend = await initBackend(undefined, (line) => log.info(line));
+  const teacher = loadTeacherModel(options.weights);
+  const { spec, specHash } = teacher;
+  log.info({ weights: teacher.dir, model: spec.modelName, step: teacher.step, specHash, backend: backend.name }, 'teacher loaded');
+
+  const metrics = new TeacherMetrics();
+  metrics.modelInfo.set({ replica_id: options.replicaId, model_name: spec.modelName, spec_hash: specHash }, 1);
+  const batcher: TeacherBatcher = new DynamicBatcher((inputs) => runMerged(teacher.model, inputs), {
+    maxBatch: options.maxBatch, maxDelayMs: options.maxQueueDelayMs, maxQueue: options.maxQueue, name: options.replicaId,
+  });
+  batcher.onDepth = (images) => metrics.queueDepth.set(images);
+  batcher.onBatch = (b) => {
+    metrics.batches.inc();
+    metrics.images.inc(b.images);
+    metrics.batchSize.observe(b.images);
+    metrics.inferenceDuration.observe(b.runSeconds);
+    for (const q of b.queueSeconds) metrics.queueDuration.observe(q);
+  };
+
+  await warmUp(teacher.model, spec.inputSize!.height, spec.inputSize!.width, log);
+
+  const pipeline = new InferPipeline({ spec, specHash, replicaId: options.replicaId, maxBatch: options.maxBatch, batcher, metrics });
+  const service = new TeacherService({ spec, specHash, replicaId: options.replicaId, pipeline, metrics, log });
+  const health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'SERVING' as const])));
+  const server = new Server({
+    'grpc.max_receive_message_length': options.maxMessageBytes,
+    'grpc.max_send_message_length': options.maxMessageBytes,
+  });
+  service.addToServer(server);
+  health.addToServer(server);
+  addReflection(server);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${options.host}:${options.port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+
+  let serving = true;
+  let telemetry: TelemetryServer | undefined;
+  if (options.metricsPort !== null) {
+    telemetry = await startTelemetryServer({
+      registry: metrics.registry.registry, port: options.metricsPort, host: options.host,
+      health: () => (serving ? { ok: true, detail: 'serving' } : { ok: false, detail: 'shutting down' }),
+    });
+    log.info({ host: options.host, port: telemetry.port }, 'metrics listening');
+  }
+
+  return {
+    port,
+    metricsPort: telemetry?.port ?? null,
+    async shutdown() {
+      serving = false;
+      for (const s of HEALTH_SERVICES) health.setStatus(s, 'NOT_SERVING');
+      const drained = service.shutdown();
+      batcher.close(); // what is queued runs now, without waiting for fuller batches
+      await drained;
+      // Health Watch streams never end on their own: give answered calls a moment to flush, then cut.
+      await new Promise<void>((resolve) => {
+        const cut = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 500);
+        server.tryShutdown(() => {
+          clearTimeout(cut);
+          resolve();
+        });
+      });
+      await telemetry?.close();
+    },
+  };
+}
+
+/** One forward at the spec's input size, so the first request does not pay for kernel setup. */
+async function warmUp(model: Parameters<typeof runMerged>[0], height: number, width: number, log: Logger): Promise<void> {
+  const t = performance.now();
+  await runMerged(model, [{ values: new Float32Array(height * width * 3), n: 1, height, width }]);
+  log.info({ seconds: (performance.now() - t) / 1000, tensors: tf.memory().numTensors }, 'warm-up done');
+}

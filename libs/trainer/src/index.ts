@@ -14,7 +14,8 @@ export {
 } from './student_runs.ts';
 export type { ImageBatch, TeacherSource } from './teacher/source.ts';
 export { InProcessTeacher } from './teacher/in_process.ts';
-export { GrpcTeacher, TeacherUnavailableError, type GrpcTeacherOptions } from './teacher/grpc_teacher.ts';
+export { GrpcTeacher } from './teacher/grpc_teacher.ts';
+export { GrpcTeacherClient, TeacherUnavailableError, type GrpcTeacherOptions } from './teacher/grpc_client.ts';
 export { parseTeacherAddress, TeacherAddressError } from './teacher/address.ts';
 export { TeacherResponseError } from './teacher/wire.ts';
 export { TeacherTargets, type TeacherWait } from './teacher/targets.ts';

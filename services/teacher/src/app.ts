@@ -2,16 +2,13 @@
 // and the telemetry endpoint, plus the orderly shutdown of all of it.
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import * as tf from '@tensorflow/tfjs-core';
-import { loadTeacherModel } from '@kd/distill';
-import { initBackend } from '@kd/engine';
 import { startTelemetryServer, type Logger, type TelemetryServer } from '@kd/telemetry';
 import { DynamicBatcher } from './batcher.ts';
+import { InferenceThread } from './inference_thread.ts';
 import { TeacherMetrics } from './metrics.ts';
 import type { TeacherOptions } from './options.ts';
 import { InferPipeline, type TeacherBatcher } from './pipeline.ts';
 import { addReflection } from './reflection.ts';
-import { runMerged } from './runner.ts';
 import { TeacherService } from './server.ts';
 
 /** Health-checked service names: "" is the whole server. */
@@ -28,14 +25,15 @@ export interface RunningTeacher {
 
 /** Loads the teacher and starts serving it; rejects if the model or a port cannot be had. */
 export async function startTeacher(options: TeacherOptions, log: Logger): Promise<RunningTeacher> {
-  const backend = await initBackend(undefined, (line) => log.info(line));
-  const teacher = loadTeacherModel(options.weights);
-  const { spec, specHash } = teacher;
-  log.info({ weights: teacher.dir, model: spec.modelName, step: teacher.step, specHash, backend: backend.name }, 'teacher loaded');
+  // the network runs on its own thread, so gRPC transfers go on while it computes
+  const inference = await InferenceThread.start(options.weights, (line) => log.info(line));
+  const { spec, specHash } = inference.loaded;
+  log.info({ weights: inference.loaded.dir, model: spec.modelName, step: inference.loaded.step, specHash, backend: inference.loaded.backend,
+    warmUpSeconds: inference.loaded.warmUpSeconds }, 'teacher loaded');
 
   const metrics = new TeacherMetrics();
   metrics.modelInfo.set({ replica_id: options.replicaId, model_name: spec.modelName, spec_hash: specHash }, 1);
-  const batcher: TeacherBatcher = new DynamicBatcher((inputs) => runMerged(teacher.model, inputs), {
+  const batcher: TeacherBatcher = new DynamicBatcher((inputs) => inference.run(inputs), {
     maxBatch: options.maxBatch, maxDelayMs: options.maxQueueDelayMs, maxQueue: options.maxQueue, name: options.replicaId,
   });
   batcher.onDepth = (images) => metrics.queueDepth.set(images);
@@ -46,8 +44,6 @@ export async function startTeacher(options: TeacherOptions, log: Logger): Promis
     metrics.inferenceDuration.observe(b.runSeconds);
     for (const q of b.queueSeconds) metrics.queueDuration.observe(q);
   };
-
-  await warmUp(teacher.model, spec.inputSize!.height, spec.inputSize!.width, log);
 
   const pipeline = new InferPipeline({ spec, specHash, replicaId: options.replicaId, maxBatch: options.maxBatch, batcher, metrics });
   const service = new TeacherService({ spec, specHash, replicaId: options.replicaId, pipeline, metrics, log });
@@ -94,13 +90,7 @@ export async function startTeacher(options: TeacherOptions, log: Logger): Promis
         });
       });
       await telemetry?.close();
+      await inference.close();
     },
   };
-}
-
-/** One forward at the spec's input size, so the first request does not pay for kernel setup. */
-async function warmUp(model: Parameters<typeof runMerged>[0], height: number, width: number, log: Logger): Promise<void> {
-  const t = performance.now();
-  await runMerged(model, [{ values: new Float32Array(height * width * 3), n: 1, height, width }]);
-  log.info({ seconds: (performance.now() - t) / 1000, tensors: tf.memory().numTensors }, 'warm-up done');
 }

@@ -1,110 +1,67 @@
-import { hostname } from 'node:os';
-import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { Worker } from 'node:worker_threads';
 import type * as tf from '@tensorflow/tfjs-core';
-import { headSpecOf } from '@kd/distill';
-import type { HeadSpec } from '@kd/detection';
-import { GRPC_MESSAGE_OPTIONS, TeacherServiceClient, type GetSpecResponse, type InferRequest, type InferResponse, type TeacherSpec } from '@kd/proto';
-import type { WireDtype } from '@kd/engine';
-import { parseTeacherAddress } from './address.ts';
+import type { TeacherSpec } from '@kd/proto';
+import type { GrpcTeacherOptions } from './grpc_client.ts';
+import type { FromWorker, ToWorker, WireError, WorkerInit } from './grpc_worker_protocol.ts';
 import type { ImageBatch, TeacherSource } from './source.ts';
-import { imagesTensor, OUTPUT_ENCODINGS, outputTensors } from './wire.ts';
+import { outputTensors, type OutputArray } from './wire.ts';
 
-/** No replica answered, or they serve different models; the message names them. */
-export class TeacherUnavailableError extends Error {
-  override name = 'TeacherUnavailableError';
-}
-
-export interface GrpcTeacherOptions {
-  /** grpc://HOST:PORT[,HOST:PORT...] or dns:///NAME:PORT. */
-  address: string;
-  inputDtype: WireDtype;
-  outputEncoding: keyof typeof OUTPUT_ENCODINGS;
-  sparseThreshold: number;
-  /** Deadline of one request, seconds; a replica that misses it is failed over. */
-  timeoutSeconds: number;
-  jobId?: string;
-  log: (line: string) => void;
-  /** How long connect() keeps trying to reach a first replica, seconds. */
-  connectSeconds?: number;
-}
-
-/** One replica endpoint; `downUntil` keeps a failed one out of rotation for a while. */
-interface Replica {
-  target: string;
-  client: TeacherServiceClient;
-  downUntil: number;
-  failures: number;
-  /** Set once this endpoint answered with another model: never used again. */
-  refused?: string;
-}
-
-// Status codes after which the same request may go to another replica: the replica is gone,
-// overloaded or too slow. Anything else (a bad request, another model) is not retried.
-const FAILOVER = new Set<number>([status.UNAVAILABLE, status.DEADLINE_EXCEEDED, status.CANCELLED, status.RESOURCE_EXHAUSTED, status.INTERNAL, status.UNKNOWN, status.ABORTED]);
-const BACKOFF_MS = { first: 250, max: 5000 };
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function describeError(error: unknown): string {
-  const e = error as Partial<ServiceError>;
-  return e.code !== undefined ? `${status[e.code] ?? e.code}: ${e.details || e.message}` : String((error as Error)?.message ?? error);
+/** An error from the gRPC thread, with its class name and gRPC status code kept. */
+function fromWire(e: WireError): Error {
+  const error = new Error(e.message) as Error & { code?: number };
+  error.name = e.name;
+  if (e.code !== undefined) error.code = e.code;
+  return error;
 }
 
 /**
- * Teacher replicas behind gRPC as a TeacherSource. Requests go round robin over the replicas
- * that are up; a request whose replica dies, is overloaded or misses the deadline goes to the
- * next one, so no batch is skipped or answered twice. With every replica down it waits with
- * backoff (logged once) until one is back. Every answer must carry the spec hash checked at
- * connect(); a replica serving another model is refused by name.
+ * Teacher replicas behind gRPC as a TeacherSource: round robin, failover, outage backoff and
+ * spec checks (GrpcTeacherClient), run on a worker thread so that transfers go on while the
+ * training thread computes. Outputs come back as transferred buffers and become tensors here.
  */
 export class GrpcTeacher implements TeacherSource {
-  private next = 0;
-  private outageLogged = false;
-  private readonly clientId = `${hostname()}-${process.pid}`;
-  failovers = 0;
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve: (o: OutputArray[]) => void; reject: (e: Error) => void }>();
+  private failure: Error | undefined;
 
-  private constructor(
-    private readonly o: GrpcTeacherOptions, private readonly replicas: Replica[],
-    private readonly teacherSpec: TeacherSpec, private readonly hash: string, private readonly head: HeadSpec,
-  ) {}
-
-  /** Connects to the replicas, fetches every reachable one's spec and checks they agree. */
-  static async connect(o: GrpcTeacherOptions): Promise<GrpcTeacher> {
-    const { targets, balanced } = parseTeacherAddress(o.address);
-    const options = {
-      ...GRPC_MESSAGE_OPTIONS,
-      ...(balanced ? { 'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }) } : {}),
+  private constructor(private readonly worker: Worker, private readonly teacherSpec: TeacherSpec, private readonly address: string) {
+    worker.on('message', (m: FromWorker) => {
+      if (m.type !== 'result' && m.type !== 'error') return;
+      const p = this.pending.get(m.id);
+      this.pending.delete(m.id);
+      if (m.type === 'result') p?.resolve(m.outputs);
+      else p?.reject(fromWire(m.error));
+    });
+    const fail = (error: Error) => {
+      this.failure ??= error;
+      for (const p of this.pending.values()) p.reject(this.failure);
+      this.pending.clear();
     };
-    const replicas: Replica[] = targets.map((target) => ({
-      target, client: new TeacherServiceClient(target, credentials.createInsecure(), options), downUntil: 0, failures: 0,
-    }));
-    const deadline = Date.now() + (o.connectSeconds ?? 30) * 1000;
-    let answers: Array<{ replica: Replica; response: GetSpecResponse }> = [];
-    let lastErrors: string[] = [];
-    for (let wait = BACKOFF_MS.first; ; wait = Math.min(wait * 2, BACKOFF_MS.max)) {
-      const settled = await Promise.allSettled(replicas.map((r) => getSpec(r.client, Math.min(10, o.timeoutSeconds))));
-      answers = settled.flatMap((s, i) => (s.status === 'fulfilled' ? [{ replica: replicas[i], response: s.value }] : []));
-      lastErrors = settled.flatMap((s, i) => (s.status === 'rejected' ? [`${replicas[i].target}: ${describeError(s.reason)}`] : []));
-      if (answers.length > 0 || Date.now() + wait > deadline) break;
-      if (wait === BACKOFF_MS.first) o.log(`waiting for the teacher at ${o.address} (${lastErrors.join('; ')})`);
-      await sleep(wait);
+    worker.on('error', (error) => fail(new Error(`the teacher client thread crashed: ${error.message}`, { cause: error })));
+    worker.on('exit', (code) => fail(new Error(`the teacher client thread exited (code ${code})`)));
+  }
+
+  /** Starts the client thread and connects to the replicas (GrpcTeacherClient.connect); rejects with its error. */
+  static async connect(o: GrpcTeacherOptions): Promise<GrpcTeacher> {
+    const { log, ...init } = o;
+    const worker = new Worker(new URL('./grpc_worker_entry.mjs', import.meta.url), { workerData: init satisfies WorkerInit, execArgv: [] });
+    worker.on('message', (m: FromWorker) => {
+      if (m.type === 'log') log(m.line);
+    });
+    try {
+      const spec = await new Promise<TeacherSpec>((resolve, reject) => {
+        worker.on('message', (m: FromWorker) => {
+          if (m.type === 'ready') resolve(m.spec);
+          if (m.type === 'failed') reject(fromWire(m.error));
+        });
+        worker.once('error', reject);
+        worker.once('exit', (code) => reject(new Error(`the teacher client thread exited (code ${code}) before connecting`)));
+      });
+      return new GrpcTeacher(worker, spec, o.address);
+    } catch (error) {
+      await worker.terminate();
+      throw error;
     }
-    if (answers.length === 0) {
-      for (const r of replicas) r.client.close();
-      throw new TeacherUnavailableError(`no teacher replica answered at ${o.address} within ${o.connectSeconds ?? 30} s: ${lastErrors.join('; ')}`);
-    }
-    const first = answers[0].response;
-    for (const { replica, response } of answers) {
-      if (response.specHash !== first.specHash) {
-        replica.refused = `serves ${response.spec?.modelName} (${response.specHash.slice(0, 19)}), ${answers[0].replica.target} serves ${first.spec?.modelName} (${first.specHash.slice(0, 19)})`;
-        o.log(`warning: teacher replica ${replica.target} (${response.replicaId}) refused: it ${replica.refused}`);
-      }
-    }
-    for (const e of lastErrors) o.log(`warning: teacher replica ${e} (will retry it)`);
-    const head = headSpecOf(first.spec!);
-    const teacher = new GrpcTeacher(o, replicas, first.spec!, first.specHash, head);
-    o.log(`teacher ${teacher.describe()}: ${answers.length - replicas.filter((r) => r.refused).length} of ${replicas.length} replicas up, spec ${first.specHash.slice(0, 19)}`);
-    return teacher;
   }
 
   async spec(): Promise<TeacherSpec> {
@@ -112,87 +69,29 @@ export class GrpcTeacher implements TeacherSource {
   }
 
   describe(): string {
-    return `${this.teacherSpec.modelName} at ${this.o.address}`;
+    return `${this.teacherSpec.modelName} at ${this.address}`;
   }
 
-  /** Sends the batch to a replica (failing over as needed) and returns its outputs as tensors. */
   async infer(batch: ImageBatch): Promise<tf.Tensor4D[]> {
-    const request: InferRequest = {
-      requestId: '', jobId: this.o.jobId ?? '', clientId: this.clientId,
-      images: imagesTensor(batch.images, batch.shape, this.o.inputDtype),
-      encoding: OUTPUT_ENCODINGS[this.o.outputEncoding],
-      sparseThreshold: this.o.outputEncoding === 'sparse' ? this.o.sparseThreshold : 0,
-      expectedSpecHash: this.hash,
-    };
-    const response = await this.send(request);
-    return outputTensors(response.outputs, this.head, batch.shape);
-  }
-
-  private pick(): Replica | undefined {
-    const now = Date.now();
-    for (let k = 0; k < this.replicas.length; k++) {
-      const r = this.replicas[(this.next + k) % this.replicas.length];
-      if (!r.refused && r.downUntil <= now) {
-        this.next = (this.next + k + 1) % this.replicas.length;
-        return r;
-      }
-    }
-    return undefined;
-  }
-
-  private async send(request: InferRequest): Promise<InferResponse> {
-    for (let wait = BACKOFF_MS.first; ;) {
-      const replica = this.pick();
-      if (!replica) {
-        if (this.replicas.every((r) => r.refused)) throw new TeacherUnavailableError(`every teacher replica at ${this.o.address} serves another model than ${this.hash}`);
-        if (!this.outageLogged) this.o.log(`warning: no teacher replica at ${this.o.address} is up; waiting for one (retrying with backoff up to ${BACKOFF_MS.max / 1000} s)`);
-        this.outageLogged = true;
-        await sleep(Math.min(wait, Math.max(10, Math.min(...this.replicas.filter((r) => !r.refused).map((r) => r.downUntil)) - Date.now())));
-        wait = Math.min(wait * 2, BACKOFF_MS.max);
-        continue;
-      }
-      try {
-        const response = await infer(replica.client, { ...request, requestId: `${this.clientId}-${++requestCounter}` }, this.o.timeoutSeconds);
-        if (response.specHash !== this.hash) {
-          replica.refused = `answered with spec ${response.specHash.slice(0, 19)} instead of ${this.hash.slice(0, 19)}`;
-          this.o.log(`warning: teacher replica ${replica.target} (${response.replicaId}) refused: it ${replica.refused}`);
-          continue;
-        }
-        replica.failures = 0;
-        if (this.outageLogged) this.o.log(`teacher replica ${replica.target} is back`);
-        this.outageLogged = false;
-        return response;
-      } catch (error) {
-        const code = (error as Partial<ServiceError>).code;
-        if (code === status.FAILED_PRECONDITION) {
-          replica.refused = `serves another model (${describeError(error)})`;
-          this.o.log(`warning: teacher replica ${replica.target} refused: it ${replica.refused}`);
-          continue;
-        }
-        if (code === undefined || !FAILOVER.has(code)) throw error;
-        replica.failures += 1;
-        replica.downUntil = Date.now() + Math.min(BACKOFF_MS.first * 2 ** (replica.failures - 1), BACKOFF_MS.max);
-        this.failovers += 1;
-        this.o.log(`warning: teacher replica ${replica.target} failed (${describeError(error)}); sending the batch to another`);
-      }
-    }
+    if (this.failure) throw this.failure;
+    const id = this.nextId++;
+    // a copy: the batch's buffer stays the student's, the copy moves to the client thread
+    const images = batch.images.slice();
+    const outputs = await new Promise<OutputArray[]>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ type: 'infer', id, images, shape: batch.shape } satisfies ToWorker, [images.buffer as ArrayBuffer]);
+    });
+    return outputTensors(outputs);
   }
 
   async close(): Promise<void> {
-    for (const r of this.replicas) r.client.close();
+    this.worker.postMessage({ type: 'close' } satisfies ToWorker);
+    await new Promise((resolve) => {
+      const timer = setTimeout(() => void this.worker.terminate().then(resolve), 2000);
+      this.worker.once('exit', () => {
+        clearTimeout(timer);
+        resolve(undefined);
+      });
+    });
   }
-}
-
-let requestCounter = 0;
-
-function getSpec(client: TeacherServiceClient, timeoutSeconds: number): Promise<GetSpecResponse> {
-  return new Promise((resolve, reject) => {
-    client.getSpec({}, new Metadata(), { deadline: Date.now() + timeoutSeconds * 1000 }, (error, response) => (error ? reject(error) : resolve(response)));
-  });
-}
-
-function infer(client: TeacherServiceClient, request: InferRequest, timeoutSeconds: number): Promise<InferResponse> {
-  return new Promise((resolve, reject) => {
-    client.infer(request, new Metadata(), { deadline: Date.now() + timeoutSeconds * 1000 }, (error, response) => (error ? reject(error) : resolve(response)));
-  });
 }

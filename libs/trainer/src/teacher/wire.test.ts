@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { float32ToFloat16, initBackend } from '@kd/engine';
 import { Dtype, type Tensor } from '@kd/proto';
-import { denseValues, imagesTensor, outputTensors } from './wire.ts';
+import { denseValues, imagesTensor, outputArrays, outputTensors } from './wire.ts';
 
 await initBackend('cpu', () => {});
 
@@ -29,9 +29,9 @@ test('outputs of the wrong shape for the spec are refused, naming the scale', ()
   const head = { numClasses: 1, strides: [32, 16, 8] as [number, number, number], anchors: [[1, 1], [2, 2]] as Array<[number, number]>, anchorMasks: [[0], [1], [0]] };
   const dense = (shape: number[]) => ({ shape, dtype: Dtype.DTYPE_FLOAT32, data: bytes(new Float32Array(shape.reduce((a, b) => a * b, 1))) });
   const good = [dense([1, 2, 2, 6]), dense([1, 4, 4, 6]), dense([1, 8, 8, 6])];
-  const tensors = outputTensors(good, head, [1, 64, 64, 3]);
+  const tensors = outputTensors(outputArrays(good, head, [1, 64, 64, 3]));
   assert.deepEqual(tensors.map((x) => x.shape), [[1, 2, 2, 6], [1, 4, 4, 6], [1, 8, 8, 6]]);
   tensors.forEach((x) => x.dispose());
-  assert.throws(() => outputTensors([good[0], dense([1, 4, 4, 7]), good[2]], head, [1, 64, 64, 3]), /output 1 has shape \[1,4,4,7\], expected \[1,4,4,6\]/);
-  assert.throws(() => outputTensors(good.slice(0, 2), head, [1, 64, 64, 3]), /2 outputs, the spec has 3 scales/);
+  assert.throws(() => outputArrays([good[0], dense([1, 4, 4, 7]), good[2]], head, [1, 64, 64, 3]), /output 1 has shape \[1,4,4,7\], expected \[1,4,4,6\]/);
+  assert.throws(() => outputArrays(good.slice(0, 2), head, [1, 64, 64, 3]), /2 outputs, the spec has 3 scales/);
 });

@@ -42,8 +42,14 @@ export function denseValues(t: Tensor, channelsPerAnchor: number): Float32Array 
   return dense;
 }
 
-/** The response's outputs as tensors, after checking they are [N, H/s, W/s, A*(5+C)] per scale of `head`. */
-export function outputTensors(outputs: Tensor[], head: HeadSpec, batch: readonly number[]): tf.Tensor4D[] {
+/** One scale's dense head output: [N, H/s, W/s, A*(5+C)] float32 values. */
+export interface OutputArray {
+  shape: [number, number, number, number];
+  values: Float32Array;
+}
+
+/** The response's outputs as dense arrays, after checking they are [N, H/s, W/s, A*(5+C)] per scale of `head`. */
+export function outputArrays(outputs: Tensor[], head: HeadSpec, batch: readonly number[]): OutputArray[] {
   const [n, h, w] = batch;
   if (outputs.length !== head.strides.length) throw new TeacherResponseError(`${outputs.length} outputs, the spec has ${head.strides.length} scales`);
   const channelsPerAnchor = 5 + head.numClasses;
@@ -51,5 +57,10 @@ export function outputTensors(outputs: Tensor[], head: HeadSpec, batch: readonly
   outputs.forEach((t, i) => {
     if (t.shape.join(',') !== expected[i].join(',')) throw new TeacherResponseError(`output ${i} has shape [${t.shape}], expected [${expected[i]}]`);
   });
-  return outputs.map((t, i) => tf.tensor4d(denseValues(t, channelsPerAnchor), expected[i] as [number, number, number, number]));
+  return outputs.map((t, i) => ({ shape: expected[i] as OutputArray['shape'], values: denseValues(t, channelsPerAnchor) }));
+}
+
+/** Output arrays as tensors (the caller owns them). */
+export function outputTensors(outputs: OutputArray[]): tf.Tensor4D[] {
+  return outputs.map((o) => tf.tensor4d(o.values, o.shape));
 }

@@ -2,8 +2,8 @@
 // (seconds, bytes), counters end _total. Checked when a metric is created, so a bad name fails
 // at start-up instead of on a dashboard.
 
-/** Units a kd metric name may end with (before a counter's `_total`). */
-export const METRIC_UNITS = ['seconds', 'bytes', 'images', 'requests', 'batches', 'ratio', 'info'] as const;
+/** Units a kd metric name may end with (before a counter's `_total`); `value` is for dimensionless quantities (a loss, a learning rate). */
+export const METRIC_UNITS = ['seconds', 'bytes', 'images', 'requests', 'batches', 'ratio', 'info', 'value'] as const;
 export type MetricUnit = (typeof METRIC_UNITS)[number];
 
 export const MetricKind = { counter: 'counter', gauge: 'gauge', histogram: 'histogram' } as const;

@@ -127,6 +127,7 @@ export async function runTraining(o: RunTrainingOptions): Promise<Record<string,
   const bar = new ProgressBar(o.command, config.max_iters);
   mkdirSync(config.save_dir, { recursive: true });
   let runner: StepRunner & { close?(): Promise<void> } = trainStep;
+  let teacherWaitSoFar = 0;
   try {
     runner = await stepRunner(log, trainStep, config, o.backend);
     const summary = await trainLoop<StepBatch>({
@@ -140,7 +141,9 @@ export async function runTraining(o: RunTrainingOptions): Promise<Record<string,
       log: (line) => { bar.clear(); log(line); },
       onStep: (r) => {
         bar.update(r.step, `loss ${r.losses.loss.toFixed(2)} eta ${formatDuration(r.etaSeconds)}`);
-        o.onStep?.(r);
+        const teacherWait = targets ? targets.wait.seconds - teacherWaitSoFar : undefined;
+        teacherWaitSoFar = targets?.wait.seconds ?? 0;
+        o.onStep?.({ ...r, teacherWait });
       },
       onCheckpoint: o.onCheckpoint,
     });

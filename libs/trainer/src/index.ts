@@ -7,6 +7,7 @@ export { formatDuration, SmoothedValue } from './smoothed.ts';
 export { ProgressBar, progressReporter } from './progress.ts';
 export { stderrLog, type Log } from './log.ts';
 export { evaluateOnTest, runTraining, type Distillation, type RunTrainingOptions } from './detection_training.ts';
+export { isServiceAddress, prepareDistillation, type PreparedDistillation, type TeacherChoice } from './distillation_setup.ts';
 export { isClassifierConfig, runClassifier, type ClassifierRunOptions } from './classifier_training.ts';
 export {
   ensureShapesDataset, loadTeacher, parseMethod, QUICK_DATASET, QUICK_OVERRIDES, scheduleOverrides, SHIPPED_STUDENT, SHIPPED_TEACHER,

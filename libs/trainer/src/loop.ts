@@ -18,6 +18,8 @@ export interface StepReport {
   /** Seconds: the whole step, and the part spent waiting for the batch (loader, teacher). */
   batchCost: number;
   dataWait: number;
+  /** Seconds of dataWait spent on the teacher's soft targets (distillation only). */
+  teacherWait?: number;
   etaSeconds: number;
   images: number;
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -74,4 +74,19 @@ test('a float16 checkpoint is half the size and loads back within float16 precis
     assert.ok(maxErr < 1e-3, `${name}: relative error ${maxErr}`);
   }
   a.store.dispose(); b.store.dispose();
+});
+
+test('a truncated or missing file of a checkpoint is a CheckpointError naming it, never a silently different model', async () => {
+  const dir = join(mkdtempSync(join(tmpdir(), 'kd-ckpt-')), 'step_5');
+  const model = createYoloV3(config(), 1);
+  const optimizer = new MomentumOptimizer(0.9, 5e-4);
+  optimizer.apply(model.store.trainable(), Object.fromEntries(model.store.trainable().map((p) => [p.variable.name, tf.onesLike(p.variable)])), 0.01);
+  await saveCheckpoint(dir, model.store, config(), 5, { optimizer });
+  const state = readFileSync(join(dir, 'optimizer.bin'));
+  writeFileSync(join(dir, 'optimizer.bin'), state.subarray(0, state.length - 8));
+  assert.throws(() => loadCheckpoint(dir, createYoloV3(config(), 2).store, config(), new MomentumOptimizer(0.9, 5e-4)),
+    (e: Error) => e instanceof CheckpointError && e.message.includes(join(dir, 'optimizer.bin')) && /does not match model\.json/.test(e.message));
+  rmSync(join(dir, 'weights.bin'));
+  assert.throws(() => loadCheckpoint(dir, createYoloV3(config(), 2).store, config()),
+    (e: Error) => e instanceof CheckpointError && e.message.includes(dir) && /no weights\.bin \(model\.json lists it\)/.test(e.message));
 });

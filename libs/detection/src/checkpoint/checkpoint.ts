@@ -33,7 +33,8 @@ interface CheckpointManifest {
   model_definition: ReturnType<typeof definitionOf>;
   config: ModelConfig;
   weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
-  optimizer?: { type: 'momentum'; paths: string[]; weights: tf.io.WeightsManifestEntry[] };
+  /** content_hash: sha256 of optimizer.bin (absent in checkpoints written before it was added). */
+  optimizer?: { type: 'momentum'; paths: string[]; weights: tf.io.WeightsManifestEntry[]; content_hash?: string };
   /** Anything the trainer wants back on resume (e.g. best mAP so far). */
   extra?: Record<string, unknown>;
 }
@@ -103,8 +104,9 @@ export async function saveCheckpoint(
   };
   if (options.optimizer && options.optimizer.velocities.size > 0) {
     const state = await tf.io.encodeWeights(Object.fromEntries(options.optimizer.velocities));
-    writeFileSync(join(tmp, 'optimizer.bin'), new Uint8Array(state.data as ArrayBuffer));
-    manifest.optimizer = { type: 'momentum', paths: ['optimizer.bin'], weights: state.specs };
+    const stateBytes = new Uint8Array(state.data as ArrayBuffer);
+    writeFileSync(join(tmp, 'optimizer.bin'), stateBytes);
+    manifest.optimizer = { type: 'momentum', paths: ['optimizer.bin'], weights: state.specs, content_hash: sha256(stateBytes) };
   }
   writeFileSync(join(tmp, 'model.json'), `${JSON.stringify(manifest, null, 1)}\n`);
   const old = `${target}.old`;
@@ -154,6 +156,7 @@ export function loadCheckpoint<C extends ModelConfig = KdConfig>(
   const diff = definitionDiff(manifest.model_definition, definitionOf(config));
   if (diff.length > 0) throw new CheckpointError(`${root} was saved for a different model: ${diff.join('; ')}`);
   const weightsFile = join(root, manifest.weightsManifest[0].paths[0]);
+  if (!existsSync(weightsFile)) throw new CheckpointError(`${root}: no ${manifest.weightsManifest[0].paths[0]} (model.json lists it); the checkpoint is incomplete`);
   const bytes = readFileSync(weightsFile);
   const hash = sha256(bytes);
   if (hash !== manifest.content_hash) throw new CheckpointError(`${weightsFile}: content hash ${hash.slice(0, 12)} does not match model.json (${manifest.content_hash.slice(0, 12)}); the file is corrupt`);
@@ -169,7 +172,13 @@ export function loadCheckpoint<C extends ModelConfig = KdConfig>(
     tf.dispose(Object.values(tensors));
   }
   if (optimizer && manifest.optimizer) {
-    const state = readFileSync(join(root, manifest.optimizer.paths[0]));
+    const stateFile = join(root, manifest.optimizer.paths[0]);
+    if (!existsSync(stateFile)) throw new CheckpointError(`${stateFile}: missing (model.json lists it); the checkpoint is incomplete`);
+    const state = readFileSync(stateFile);
+    const stateHash = sha256(state);
+    if (manifest.optimizer.content_hash && stateHash !== manifest.optimizer.content_hash) {
+      throw new CheckpointError(`${stateFile}: content hash ${stateHash.slice(0, 12)} does not match model.json (${manifest.optimizer.content_hash.slice(0, 12)}); the file is corrupt`);
+    }
     const velocities = tf.io.decodeWeights(state.buffer.slice(state.byteOffset, state.byteOffset + state.byteLength), manifest.optimizer.weights);
     optimizer.dispose();
     for (const [name, t] of Object.entries(velocities)) {

@@ -25,6 +25,8 @@ export interface GrpcTeacherOptions {
   log: (line: string) => void;
   /** How long connect() keeps trying to reach a first replica, seconds. */
   connectSeconds?: number;
+  /** Called each time a request is sent to another replica after one failed. */
+  onFailover?: () => void;
 }
 
 /** One replica endpoint; `downUntil` keeps a failed one out of rotation for a while. */
@@ -173,6 +175,7 @@ export class GrpcTeacherClient {
         replica.failures += 1;
         replica.downUntil = Date.now() + Math.min(BACKOFF_MS.first * 2 ** (replica.failures - 1), BACKOFF_MS.max);
         this.failovers += 1;
+        this.o.onFailover?.();
         this.o.log(`warning: teacher replica ${replica.target} failed (${describeError(error)}); sending the batch to another`);
       }
     }

@@ -43,10 +43,11 @@ export class GrpcTeacher implements TeacherSource {
 
   /** Starts the client thread and connects to the replicas (GrpcTeacherClient.connect); rejects with its error. */
   static async connect(o: GrpcTeacherOptions): Promise<GrpcTeacher> {
-    const { log, ...init } = o;
+    const { log, onFailover, ...init } = o;
     const worker = new Worker(new URL('./grpc_worker_entry.mjs', import.meta.url), { workerData: init satisfies WorkerInit, execArgv: [] });
     worker.on('message', (m: FromWorker) => {
       if (m.type === 'log') log(m.line);
+      if (m.type === 'failover') onFailover?.();
     });
     try {
       const spec = await new Promise<TeacherSpec>((resolve, reject) => {

@@ -13,7 +13,7 @@ const wireError = (error: unknown): WireError => {
 };
 
 try {
-  const client = await GrpcTeacherClient.connect({ ...(workerData as WorkerInit), log: (line) => send({ type: 'log', line }) });
+  const client = await GrpcTeacherClient.connect({ ...(workerData as WorkerInit), log: (line) => send({ type: 'log', line }), onFailover: () => send({ type: 'failover' }) });
   port.on('message', (message: ToWorker) => {
     if (message.type === 'close') {
       void client.close().then(() => port.close());

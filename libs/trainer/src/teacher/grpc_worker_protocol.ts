@@ -3,7 +3,7 @@ import type { TeacherSpec } from '@kd/proto';
 import type { GrpcTeacherOptions } from './grpc_client.ts';
 import type { OutputArray } from './wire.ts';
 
-export type WorkerInit = Omit<GrpcTeacherOptions, 'log'>;
+export type WorkerInit = Omit<GrpcTeacherOptions, 'log' | 'onFailover'>;
 
 /** An error as it crosses threads: its class name (for user-error handling), message and gRPC code. */
 export interface WireError { name: string; message: string; code?: number }
@@ -16,5 +16,6 @@ export type FromWorker =
   | { type: 'ready'; spec: TeacherSpec }
   | { type: 'failed'; error: WireError }
   | { type: 'log'; line: string }
+  | { type: 'failover' }
   | { type: 'result'; id: number; outputs: OutputArray[] }
   | { type: 'error'; id: number; error: WireError };

@@ -33,7 +33,7 @@ export function benchDistillCommand(): Command {
   return exitTwoOnUsageError(new Command('distill'))
     .description('images/s of kd distill with the teacher in-process vs served from its own process, and kd train with replicas: 2')
     .option('--weights <dir>', `teacher checkpoint (default ${SHIPPED_TEACHER})`)
-    .option('--steps <n>', 'training steps per run (images/s over the whole run)', positiveInt, 24)
+    .option('--steps <n>', 'training steps per run (images/s over the whole run)', positiveInt, 48)
     .option('--quick', 'tiny models at 64 px, 3 steps (seconds, for tests)')
     .option('--json', 'print one JSON object instead of a table')
     .action((opts: Options) => reportUserErrors('bench distill', () => withTempDir('kd-bench-distill-', (tmp) => benchDistill(opts, tmp))));

@@ -1,15 +1,12 @@
 import { Command } from 'commander';
-import { ConfigError, loadConfig, type KdConfig } from '@kd/config';
-import { headSpecOf, loadTeacherModel, teacherDistillation } from '@kd/distill';
+import { ConfigError, loadConfig } from '@kd/config';
 import { initBackend } from '@kd/engine';
 import { createYoloV3 } from '@kd/detection';
-import { GrpcTeacher, InProcessTeacher, isClassifierConfig, runClassifier, runTraining, type TeacherSource } from '@kd/trainer';
+import { isClassifierConfig, isServiceAddress, prepareDistillation, runClassifier, runTraining } from '@kd/trainer';
 import { collect, exitTwoOnUsageError, reportUserErrors, stopOnSigint } from './common.ts';
 import { log } from './log.ts';
 
 interface DistillOptions { config: string; teacher?: string; teacherPretrained?: string; opt: string[]; eval?: boolean; resume?: string; jobId?: string }
-
-const isServiceAddress = (teacher: string | undefined) => teacher !== undefined && /^(grpc|dns):/.test(teacher);
 
 /** `kd distill`: PaddleDetection's slim/distillation/distill.py, with the teacher in this process or served over gRPC. */
 export function distillCommand(): Command {
@@ -40,62 +37,29 @@ see the same pixels. Its config keys (-o teacher.KEY=VALUE):
 
 async function distill(opts: DistillOptions): Promise<void> {
   const remote = isServiceAddress(opts.teacher);
-  if (remote && opts.teacherPretrained) throw new ConfigError(`--teacher ${opts.teacher} is a teacher service; --teacher-pretrained runs one in this process: give one of them`);
-  if (!remote && !opts.teacherPretrained) throw new ConfigError('no teacher: give --teacher-pretrained CHECKPOINT (with -t CONFIG) or --teacher grpc://HOST:PORT');
   const interrupt = stopOnSigint(log);
   try {
     if (isClassifierConfig(opts.config, opts.opt)) {
-      if (remote || !opts.teacher) throw new ConfigError('a classifier student distils from an in-process classifier teacher: give -t CONFIG and --teacher-pretrained CHECKPOINT');
+      if (remote || !opts.teacher || !opts.teacherPretrained) throw new ConfigError('a classifier student distils from an in-process classifier teacher: give -t CONFIG and --teacher-pretrained CHECKPOINT');
       await runClassifier({
         command: 'distill', configPath: opts.config, overrides: opts.opt, eval: opts.eval, resume: opts.resume, signal: interrupt.signal, log,
-        teacher: { configPath: opts.teacher, pretrained: opts.teacherPretrained! },
+        teacher: { configPath: opts.teacher, pretrained: opts.teacherPretrained },
       });
       return;
     }
     const config = loadConfig(opts.config, opts.opt);
     const backend = await initBackend();
-    const teacher = remote ? await connectTeacher(opts.teacher!, config, opts.jobId) : inProcessTeacher(opts);
+    const model = createYoloV3(config);
+    const prepared = await prepareDistillation(config, model.spec, { teacher: opts.teacher, pretrained: opts.teacherPretrained }, { jobId: opts.jobId, log });
     try {
-      const model = createYoloV3(config);
-      const spec = await teacher.source.spec();
-      const extraLoss = teacherDistillation({
-        student: model.spec, teacher: headSpecOf(spec), distill: config.distill, useFineGrainedLoss: config.use_fine_grained_loss,
-        ignoreThresh: config.yolo_head.ignore_thresh, labelSmooth: config.yolo_head.label_smooth,
-      });
-      if (remote && config.teacher.output_encoding === 'sparse' && extraLoss.method === 'l2') {
-        // l2 compares every raw value; a sparse answer leaves out the low-objectness anchors
-        throw new ConfigError('teacher.output_encoding: sparse leaves out the anchors whose objectness is below teacher.sparse_threshold, and l2 compares every raw output: use fp32 or fp16 with l2 (sparse suits fine_grained and fine_grained_paper, which weight by the teacher\'s objectness)');
-      }
-      log(`kd distill: teacher ${teacher.source.describe()} (${teacher.about}), method ${extraLoss.method}`);
       await runTraining({
-        command: 'distill', configPath: opts.config, overrides: opts.opt, config, backend: backend.name, model,
-        distillation: { extraLoss, teacher: teacher.source, prefetch: remote ? config.teacher.prefetch : 0 },
-        eval: opts.eval, resume: opts.resume, signal: interrupt.signal, log,
-        summary: { method: extraLoss.method, teacher: opts.teacher ?? null, teacher_pretrained: opts.teacherPretrained ?? null, teacher_hash: spec.modelHash },
+        command: 'distill', configPath: opts.config, overrides: opts.opt, config, backend: backend.name, model, distillation: prepared.distillation,
+        eval: opts.eval, resume: opts.resume, signal: interrupt.signal, log, summary: prepared.summary,
       });
     } finally {
-      await teacher.source.close();
+      await prepared.close();
     }
   } finally {
     interrupt.dispose();
   }
-}
-
-/** The teacher checkpoint in this process; -t CONFIG, when given, must describe the same model. */
-function inProcessTeacher(opts: DistillOptions): { source: TeacherSource; about: string } {
-  const config = opts.teacher ? loadConfig(opts.teacher) : undefined;
-  const loaded = loadTeacherModel(opts.teacherPretrained!, config);
-  return {
-    source: new InProcessTeacher(loaded.model, loaded.spec, `${loaded.config.backbone.name} from ${loaded.dir}`),
-    about: `step ${loaded.step}, ${loaded.contentHash.slice(0, 12)}`,
-  };
-}
-
-async function connectTeacher(address: string, config: KdConfig, jobId: string | undefined): Promise<{ source: TeacherSource; about: string }> {
-  const t = config.teacher;
-  const source = await GrpcTeacher.connect({
-    address, inputDtype: t.input_dtype, outputEncoding: t.output_encoding, sparseThreshold: t.sparse_threshold, timeoutSeconds: t.timeout_s, jobId, log,
-    connectSeconds: t.timeout_s,
-  });
-  return { source, about: `prefetch ${t.prefetch}, images as ${t.input_dtype}, outputs as ${t.output_encoding}` };
 }

@@ -106,6 +106,9 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainSummary
   };
 
   while (step < o.maxIters && !o.signal?.aborted) {
+    // A macrotask turn per step: signals, /metrics scrapes and bus I/O are handled between steps
+    // even when every await of a step resolves at once (a warm loader).
+    await new Promise((resolve) => setImmediate(resolve));
     const t0 = performance.now();
     const batch = await o.nextBatch(step);
     const waited = (performance.now() - t0) / 1000;

@@ -4,6 +4,7 @@ import { dataCommands } from './commands/data.ts';
 import { demoCommand } from './commands/demo.ts';
 import { distillCommand } from './commands/distill.ts';
 import { evalCommand } from './commands/eval.ts';
+import { eventsCommand } from './commands/events.ts';
 import { experimentCommand } from './commands/experiment.ts';
 import { exportCommand } from './commands/export.ts';
 import { inferCommand } from './commands/infer.ts';
@@ -24,6 +25,7 @@ program.addCommand(demoCommand());
 program.addCommand(benchCommand());
 program.addCommand(makeDatasetCommand());
 program.addCommand(serveCommand());
+program.addCommand(eventsCommand());
 for (const command of [trainCommand(), distillCommand(), evalCommand(), inferCommand(), exportCommand(), experimentCommand(), mapCommand(), ...dataCommands()]) program.addCommand(command);
 
 try {

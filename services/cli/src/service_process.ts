@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 /** Entry of each service, run with `node --import tsx ENTRY ...flags`. */
 export const SERVICE_ENTRIES = {
   teacher: fileURLToPath(new URL('../../teacher/src/main.ts', import.meta.url)),
+  trainer: fileURLToPath(new URL('../../trainer/src/main.ts', import.meta.url)),
+  evaluator: fileURLToPath(new URL('../../evaluator/src/main.ts', import.meta.url)),
 } as const;
 
 export type ServiceName = keyof typeof SERVICE_ENTRIES;

@@ -9,6 +9,8 @@ import { SERVICE_ENTRIES, serviceArgv, type ServiceName } from '../service_proce
 
 const DESCRIPTIONS: Record<ServiceName, string> = {
   teacher: 'serve a teacher checkpoint over gRPC (kd.v1.TeacherService) with a dynamic batcher',
+  trainer: 'run one training job (a student, distilled or not) with /metrics and events on the bus',
+  evaluator: 'score checkpoints and detections with VOC mAP over gRPC (kd.v1.EvaluatorService), and every CheckpointSaved event exactly once',
 };
 
 const FORWARDED = ['SIGINT', 'SIGTERM'] as const;

@@ -1,4 +1,4 @@
-// Helpers for the bus tests (not exported): the shared NATS, private nats-server processes,
+// Helpers for the bus tests and the services' NATS tests (`@kd/bus/testing`): the shared NATS, private nats-server processes,
 // unique names, polling.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';

@@ -23,8 +23,9 @@ function jobId(value: string): string {
   return value;
 }
 
-function metricsPort(value: string): number | null {
-  if (value === 'none' || value === '-1') return null;
+// "none" parses to -1, turned into null in trainerOptions: a null from a parser does not survive commander
+function metricsPort(value: string): number {
+  if (value === 'none' || value === '-1') return -1;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is an integer 0..65535, or "none".');
   return n;
@@ -60,6 +61,6 @@ Environment:
 
 /** The parsed flags of a trainerCommand(). */
 export function trainerOptions(command: Command): TrainerOptions {
-  const o = command.opts<TrainerOptions>();
-  return { ...o, nats: o.nats ?? (process.env.NATS_URL || undefined) };
+  const o = command.opts<Omit<TrainerOptions, 'metricsPort'> & { metricsPort: number }>();
+  return { ...o, metricsPort: o.metricsPort === -1 ? null : o.metricsPort, nats: o.nats ?? (process.env.NATS_URL || undefined) };
 }

@@ -36,6 +36,11 @@ test('errors name the file and the bad key', () => {
   const path = join(configs, 'yolov3_mobilenet_v1_voc.yml');
   assert.throws(() => loadConfig(path, ['yolo_head.ignore_thres=0.5']), (e: Error) =>
     e instanceof ConfigError && e.message.includes(path) && e.message.includes('unknown key yolo_head.ignore_thres'));
+  // a key an override misspelt is blamed on the override, with the nearest key
+  assert.throws(() => loadConfig(path, ['max_iter=5']), (e: Error) =>
+    e.message === `${path}: -o max_iter=5: unknown key max_iter (did you mean max_iters?)`);
+  assert.throws(() => loadConfig(path, ['yolo_head.ignore_thres=0.5']), /-o yolo_head\.ignore_thres=0\.5: unknown key yolo_head\.ignore_thres \(did you mean yolo_head\.ignore_thresh\?\)/);
+  assert.throws(() => loadConfig(path, ['max_iters=-1']), /-o max_iters=-1: max_iters: Too small/);
   assert.throws(() => loadConfig(path, ['max_iters=many']), /max_iters: Invalid input: expected number, received string/);
   assert.throws(() => loadConfig(path, ['train_reader.sizes=[100]']), /train_reader\.sizes\.0: must be a multiple of 32/);
   assert.throws(() => loadConfig(path, ['backbone.depth=50']), /backbone/);

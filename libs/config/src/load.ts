@@ -6,6 +6,7 @@ import { ConfigError } from './errors.ts';
 import { applyOverrides, deepMerge, isMapping } from './overrides.ts';
 import { classifierConfigSchema, type ClassifierConfig } from './classifier_schema.ts';
 import { configSchema, type KdConfig } from './schema.ts';
+import { keysAt, nearestKey } from './suggest.ts';
 
 /** Reads a YAML file and the `_BASE_` files it names (paths relative to it), bases first. */
 function readTree(path: string, seen: string[] = []): Record<string, unknown> {
@@ -34,31 +35,43 @@ function readTree(path: string, seen: string[] = []): Record<string, unknown> {
   return deepMerge(merged, own);
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const at = issue.path.length ? issue.path.join('.') : '(top level)';
-  if (issue.code === 'unrecognized_keys') {
-    const keys = issue.keys.map((k) => (issue.path.length ? `${at}.${k}` : k));
-    return `unknown key${keys.length > 1 ? 's' : ''} ${keys.join(', ')}`;
-  }
-  return `${at}: ${issue.message}`;
+/** The `-o key=value` items that set `key` or a key inside it. */
+function overridesOf(key: string, overrides: readonly string[]): string[] {
+  return overrides.filter((o) => {
+    const k = o.slice(0, o.indexOf('=')).trim();
+    return k === key || k.startsWith(`${key}.`) || key.startsWith(`${k}.`);
+  });
 }
 
-/** Runs a schema over a config tree; a failure lists every bad key, prefixed by `source`. */
-function validate<S extends z.ZodType>(schema: S, tree: unknown, source: string): z.infer<S> {
-  const result = schema.safeParse(tree);
-  if (!result.success) {
-    const lines = result.error.issues.map(describeIssue);
-    throw new ConfigError(`${source}: ${lines.join('; ')}`);
+/** One problem, blamed on the `-o` override that set the key when one did, with the nearest known key for a misspelt one. */
+function describeIssue(schema: z.ZodType, issue: z.core.$ZodIssue, source: string, overrides: readonly string[]): string {
+  const at = issue.path.join('.');
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((k) => {
+      const key = at ? `${at}.${k}` : k;
+      const nearest = nearestKey(k, keysAt(schema, issue.path));
+      const hint = nearest ? ` (did you mean ${at ? `${at}.` : ''}${nearest}?)` : '';
+      const blamed = overridesOf(key, overrides);
+      return `${source}: ${blamed.length ? `${blamed.map((o) => `-o ${o}`).join(', ')}: ` : ''}unknown key ${key}${hint}`;
+    }).join('; ');
   }
+  const blamed = at ? overridesOf(at, overrides) : [];
+  return `${source}: ${blamed.length ? `${blamed.map((o) => `-o ${o}`).join(', ')}: ` : ''}${at || '(top level)'}: ${issue.message}`;
+}
+
+/** Runs a schema over a config tree; a failure lists every bad key, each blamed on the file (`source`) or the -o override that set it. */
+function validate<S extends z.ZodType>(schema: S, tree: unknown, source: string, overrides: readonly string[] = []): z.infer<S> {
+  const result = schema.safeParse(tree);
+  if (!result.success) throw new ConfigError(result.error.issues.map((i) => describeIssue(schema, i, source, overrides)).join('; '));
   return result.data;
 }
 
 /** Validates a config tree; `source` names it in errors (a file, or "config"). */
-export function parseConfig(tree: unknown, source = 'config'): KdConfig {
+export function parseConfig(tree: unknown, source = 'config', overrides: readonly string[] = []): KdConfig {
   if (isMapping(tree) && tree.architecture === 'Classifier') {
     throw new ConfigError(`${source}: architecture: Classifier configs are for kd train / kd distill; this command needs a YOLOv3 config`);
   }
-  const config = validate(configSchema, tree, source);
+  const config = validate(configSchema, tree, source, overrides);
   for (const [i, mask] of config.yolo_head.anchor_masks.entries()) {
     if (new Set(mask).size !== mask.length) throw new ConfigError(`${source}: yolo_head.anchor_masks.${i}: repeated anchor index`);
   }
@@ -67,17 +80,17 @@ export function parseConfig(tree: unknown, source = 'config'): KdConfig {
 
 /** Loads a YAML config (with `_BASE_` files), applies `-o` overrides, validates it. */
 export function loadConfig(path: string, overrides: readonly string[] = []): KdConfig {
-  return parseConfig(applyOverrides(readTree(path), overrides), path);
+  return parseConfig(applyOverrides(readTree(path), overrides), path, overrides);
 }
 
 /** Validates a classifier config tree (`architecture: Classifier`); `source` names it in errors. */
-export function parseClassifierConfig(tree: unknown, source = 'config'): ClassifierConfig {
-  return validate(classifierConfigSchema, tree, source);
+export function parseClassifierConfig(tree: unknown, source = 'config', overrides: readonly string[] = []): ClassifierConfig {
+  return validate(classifierConfigSchema, tree, source, overrides);
 }
 
 /** Loads a classifier config as loadConfig does a YOLOv3 one (`_BASE_`, `-o` overrides). */
 export function loadClassifierConfig(path: string, overrides: readonly string[] = []): ClassifierConfig {
-  return parseClassifierConfig(applyOverrides(readTree(path), overrides), path);
+  return parseClassifierConfig(applyOverrides(readTree(path), overrides), path, overrides);
 }
 
 export const ARCHITECTURES = ['YOLOv3', 'Classifier'] as const;

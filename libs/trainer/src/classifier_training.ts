@@ -116,7 +116,7 @@ export async function runClassifier(o: ClassifierRunOptions): Promise<Record<str
       } : {}),
       steps: summary.steps, wall_s: summary.seconds, train_images_per_s: ips, final_loss: summary.finalLoss,
       train_crops: trainSet.count, test_crops: testSet.count,
-      interrupted: summary.interrupted, top1_accuracy: summary.finalScore, best_accuracy: summary.bestScore, best_step: summary.bestStep,
+      interrupted: summary.interrupted, last_step: startStep + summary.steps, top1_accuracy: summary.finalScore, best_accuracy: summary.bestScore, best_step: summary.bestStep,
     };
     writeFilesAtomic([{ path: join(config.save_dir, 'train_summary.json'), content: `${JSON.stringify(record, null, 2)}\n` }]);
     log(`done: ${summary.steps} steps in ${formatDuration(summary.seconds)}, ${ips.toFixed(2)} crops/s`

@@ -152,7 +152,7 @@ export async function runTraining(o: RunTrainingOptions): Promise<Record<string,
     const ips = summary.images / summary.seconds;
     const record = {
       command: o.command, config: o.configPath, overrides: o.overrides, ...o.summary, backend: o.backend, replicas: config.replicas, steps: summary.steps,
-      interrupted: summary.interrupted, wall_s: summary.seconds, train_images_per_s: ips, data_wait_s: summary.dataWaitSeconds,
+      interrupted: summary.interrupted, last_step: startStep + summary.steps, wall_s: summary.seconds, train_images_per_s: ips, data_wait_s: summary.dataWaitSeconds,
       ...(targets ? { teacher: o.distillation!.teacher.describe(), teacher_wait_s: targets.wait.seconds } : {}),
       final_loss: summary.finalLoss, best_map: summary.bestScore, best_step: summary.bestStep, skipped_files: Object.keys(stats.skipped).length,
       dataset_problems: trainSet.problems.length,

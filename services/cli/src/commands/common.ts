@@ -72,16 +72,27 @@ export function integerList(min: number, what: string, example: string): (value:
   };
 }
 
+/** Exit status of a run a signal stopped after saving its work: 128 + the signal's number, as shells report it. */
+const STOPPED_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
+
 /**
- * Ctrl-C during training: the loop finishes its step and saves model_final instead of dying
- * mid-write. `signal` goes to the loop; call `dispose` when it returns.
+ * Ctrl-C (or SIGTERM) during training: the loop finishes its step and saves model_final
+ * instead of dying mid-write. `signal` goes to the loop; call `dispose` when it returns;
+ * `exitCode` is then 130 or 143 if a signal stopped the run.
  */
-export function stopOnSigint(log: (line: string) => void): { signal: AbortSignal; dispose: () => void } {
+export function stopOnSigint(log: (line: string) => void): { signal: AbortSignal; dispose: () => void; readonly exitCode: number | undefined } {
   const abort = new AbortController();
-  const onSignal = () => {
-    log('interrupted: finishing the current step and saving model_final');
+  let received: keyof typeof STOPPED_EXIT_CODES | undefined;
+  const onSignal = (name: keyof typeof STOPPED_EXIT_CODES) => () => {
+    received ??= name;
+    log(`interrupted (${name}): finishing the current step and saving model_final`);
     abort.abort();
   };
-  process.once('SIGINT', onSignal);
-  return { signal: abort.signal, dispose: () => process.off('SIGINT', onSignal) };
+  const handlers = { SIGINT: onSignal('SIGINT'), SIGTERM: onSignal('SIGTERM') };
+  for (const [name, handler] of Object.entries(handlers)) process.once(name, handler);
+  return {
+    signal: abort.signal,
+    dispose: () => { for (const [name, handler] of Object.entries(handlers)) process.off(name, handler); },
+    get exitCode() { return received ? STOPPED_EXIT_CODES[received] : undefined; },
+  };
 }

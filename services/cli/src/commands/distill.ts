@@ -60,6 +60,8 @@ async function distill(opts: DistillOptions): Promise<void> {
       await prepared.close();
     }
   } finally {
+    // the run saved model_final and says interrupted: true; the exit status says it too
+    if (interrupt.exitCode !== undefined) process.exitCode = interrupt.exitCode;
     interrupt.dispose();
   }
 }

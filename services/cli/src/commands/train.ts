@@ -34,6 +34,8 @@ async function train(opts: TrainOptions): Promise<void> {
       signal: interrupt.signal, log,
     });
   } finally {
+    // the run saved model_final and says interrupted: true; the exit status says it too
+    if (interrupt.exitCode !== undefined) process.exitCode = interrupt.exitCode;
     interrupt.dispose();
   }
 }

@@ -1,7 +1,8 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { createEvalLoader, drawBoxes, readImageFolder, writeFilesAtomic } from '@kd/data';
+import { ConfigError } from '@kd/config';
 import { initBackend } from '@kd/engine';
 import { createYoloV3, detect, loadCheckpoint, type DetectorEvaluation } from '@kd/detection';
 import { ProgressBar } from '@kd/trainer';
@@ -27,6 +28,8 @@ export function inferCommand(): Command {
     .option('-o, --opt <key=value>', 'override a config key (repeatable)', collect, [])
     .option('--draw-threshold <p>', 'draw boxes scoring at least this (all go to the JSON)', probability, 0.5)
     .action((opts: InferOptions) => reportUserErrors('infer', async () => {
+      // before any work: an output that cannot be written would waste the whole run
+      if (existsSync(opts.out) && !statSync(opts.out).isDirectory()) throw new ConfigError(`--out ${opts.out}: exists and is not a folder`);
       const config = configFor(opts);
       const records = readImageFolder(opts.images);
       await initBackend();

@@ -54,6 +54,11 @@ test('kd train -> eval -> infer on a tiny built-in dataset; resume continues the
     assert.match(d.class, /^(red|blue|green|yellow)_/); // names saved in the checkpoint
   }
   assert.equal(readdirSync(infer).filter((f) => f.endsWith('.jpg')).length, 10);
+  // an --out that is a file is refused before any inference, naming it
+  const outFile = join(infer, 'detections.json');
+  const refused = run('infer', '-w', join(out, 'model_final'), '--images', join(data, 'VOCdevkit/VOC2012/JPEGImages'), '--out', outFile);
+  assert.equal(refused.status, 2, refused.stderr);
+  assert.equal(refused.stderr, `kd infer: --out ${outFile}: exists and is not a folder\n`);
 
   const exported = run('export', '-w', join(out, 'model_final'), '--out', join(tmp, 'fp16'), '--fp16');
   assert.equal(exported.status, 0, exported.stderr);

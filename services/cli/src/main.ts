@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { benchCommand } from './commands/bench.ts';
+import { clusterCommand } from './commands/cluster.ts';
 import { dataCommands } from './commands/data.ts';
 import { demoCommand } from './commands/demo.ts';
 import { distillCommand } from './commands/distill.ts';
@@ -19,8 +20,10 @@ const program = new Command('kd')
   .showHelpAfterError()
   .addHelpText('after', `
 Environment:
-  KD_BACKEND   tfjs backend: auto (default: tfjs-node-gpu, tfjs-node, wasm, cpu), tensorflow, wasm, cpu`);
+  KD_BACKEND   tfjs backend: auto (default: tfjs-node-gpu, tfjs-node, wasm, cpu), tensorflow, wasm, cpu
+  NATS_URL     the event bus of the services (kd serve, kd cluster, kd events tail)`);
 
+program.addCommand(clusterCommand());
 program.addCommand(demoCommand());
 program.addCommand(benchCommand());
 program.addCommand(makeDatasetCommand());

@@ -23,9 +23,9 @@ test('the closing table: one aligned row per model, mAP in percent, "-" where a 
   assert.equal(new Set(table.map((l) => l.length)).size, 1, 'columns are aligned');
 });
 
-test('npm start -- --quick: the shipped teacher, a baseline and a distilled student, and the table', () => {
+test('kd demo --quick: the shipped teacher, a baseline and a distilled student, and the table', () => {
   const work = join(tmp, 'work');
-  const r = spawnSync('npm', ['start', '--', '--quick', '--work', work], { cwd: root, encoding: 'utf8', env: { ...process.env, KD_BACKEND: 'wasm' } });
+  const r = spawnSync(process.execPath, [kd, 'demo', '--quick', '--work', work], { cwd: root, encoding: 'utf8', env: { ...process.env, KD_BACKEND: 'wasm' } });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /teacher \(ResNet\)\s+6\.66M\s+\d+\.\d\d%\s+-/);
   assert.match(r.stdout, /student, baseline .*%\s+\d+\.\d\s+\d+\.\d/);

@@ -1,0 +1,45 @@
+// The evaluator service's gRPC API as promises (ts-proto's client is callback-style).
+import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import {
+  EvaluationState, EvaluatorServiceClient, GRPC_MESSAGE_OPTIONS, type EvaluateRequest, type EvaluationReport, type GetReportRequest,
+} from '@kd/proto';
+
+/** An evaluation the evaluator finished as FAILED, with its error. */
+export class EvaluationFailedError extends Error {
+  override name = 'EvaluationFailedError';
+}
+
+export class EvaluatorClient {
+  private readonly client: EvaluatorServiceClient;
+
+  constructor(address: string) {
+    this.client = new EvaluatorServiceClient(address, credentials.createInsecure(), GRPC_MESSAGE_OPTIONS);
+  }
+
+  /** Evaluate, waiting as long as the evaluator's queue takes; a FAILED report throws EvaluationFailedError. */
+  evaluate(request: Partial<EvaluateRequest>): Promise<EvaluationReport> {
+    const full: EvaluateRequest = { jobId: '', evaluationId: '', step: 0, metric: 0, iouThreshold: 0, ...request };
+    return new Promise((resolve, reject) =>
+      this.client.evaluate(full, new Metadata(), (err: ServiceError | null, res) => {
+        if (err) return reject(new Error(`evaluator: Evaluate ${full.checkpoint?.path ?? ''}: ${err.message}`));
+        const report = res!.report!;
+        if (report.state === EvaluationState.EVALUATION_STATE_FAILED) return reject(new EvaluationFailedError(`evaluator: evaluation of ${report.source} failed: ${report.error}`));
+        resolve(report);
+      }),
+    );
+  }
+
+  /** GetReport; undefined for NOT_FOUND (nothing evaluated yet). */
+  getReport(request: GetReportRequest): Promise<EvaluationReport | undefined> {
+    return new Promise((resolve, reject) =>
+      this.client.getReport(request, new Metadata(), { deadline: Date.now() + 10_000 }, (err: ServiceError | null, res) => {
+        if (err) return err.code === status.NOT_FOUND ? resolve(undefined) : reject(new Error(`evaluator: GetReport: ${err.message}`));
+        resolve(res!.report!);
+      }),
+    );
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}

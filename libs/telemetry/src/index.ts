@@ -4,3 +4,4 @@ export { checkMetricName, checkServiceName, METRIC_UNITS, MetricKind, MetricName
 export { SECONDS_BUCKETS, ServiceRegistry, type HistogramSpec, type MetricSpec } from './registry.ts';
 export { startTelemetryServer, type Health, type TelemetryServer, type TelemetryServerOptions } from './http_server.ts';
 export { createLogger, LogFormat, LoggerConfigError, prettyLine, type Logger, type LoggerOptions } from './logger.ts';
+export { serveUntilSignalled, type ServedProcess, type ServeOptions } from './lifecycle.ts';

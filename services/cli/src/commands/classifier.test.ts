@@ -65,5 +65,5 @@ test('kd train a classifier teacher, then kd distill a student with soft_kl; a m
   assert.match(detector.stderr, /is not a Classifier config: a classifier student needs a classifier teacher/);
   const badKey = run('train', '-c', student, ...tiny(join(tmp, 'z')), '-o', 'distill.method=l2');
   assert.equal(badKey.status, 2);
-  assert.match(badKey.stderr, /classifier_mobilenet_v1_shapes\.yml: distill\.method: Invalid option/);
+  assert.match(badKey.stderr, /classifier_mobilenet_v1_shapes\.yml: -o distill\.method=l2: distill\.method: Invalid option/);
 });

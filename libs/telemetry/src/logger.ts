@@ -5,7 +5,8 @@ import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 
 
 export type { Logger } from 'pino';
 
-export const LogFormat = { json: 'json', pretty: 'pretty', auto: 'auto' } as const;
+/** json: one object per line; pretty: short lines for people; auto: pretty on a TTY; paddle: PaddleDetection's `DATE TIME - LEVEL - msg` (the kd command's training logs). */
+export const LogFormat = { json: 'json', pretty: 'pretty', auto: 'auto', paddle: 'paddle' } as const;
 export type LogFormat = (typeof LogFormat)[keyof typeof LogFormat];
 
 const LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -43,7 +44,7 @@ export function createLogger(options: LoggerOptions): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    pretty ? prettyStream(stderr) : stderr,
+    format === LogFormat.paddle ? lineStream(stderr, paddleLine) : pretty ? lineStream(stderr, prettyLine) : stderr,
   );
 }
 
@@ -65,6 +66,18 @@ export function prettyLine(json: string): string {
   return `${time} ${level} ${String(o.service ?? '')}: ${String(o.msg ?? '')}${fields.length ? ` ${fields.join(' ')}` : ''}\n`;
 }
 
-function prettyStream(out: DestinationStream): DestinationStream {
-  return { write: (chunk: string) => out.write(chunk.split('\n').filter(Boolean).map(prettyLine).join('')) };
+/** Turns pino's JSON lines into PaddleDetection's "2026-12-02 10:00:00 - INFO - msg". */
+export function paddleLine(json: string): string {
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    return json;
+  }
+  const time = typeof o.time === 'string' ? o.time.replace('T', ' ').slice(0, 19) : '';
+  return `${time} - ${String(o.level ?? '').toUpperCase()} - ${String(o.msg ?? '')}\n`;
+}
+
+function lineStream(out: DestinationStream, format: (json: string) => string): DestinationStream {
+  return { write: (chunk: string) => out.write(chunk.split('\n').filter(Boolean).map(format).join('')) };
 }

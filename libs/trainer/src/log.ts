@@ -1,5 +1,16 @@
+import { createLogger, LogFormat, type Logger } from '@kd/telemetry';
+
 /** A log sink: one line per call, without a trailing newline. */
 export type Log = (line: string) => void;
 
-/** PaddleDetection-style lines on stderr: `2026-12-02 10:00:00 - INFO - message`. */
-export const stderrLog: Log = (line) => process.stderr.write(`${new Date().toISOString().replace('T', ' ').slice(0, 19)} - INFO - ${line}\n`);
+let logger: Logger | undefined;
+
+/**
+ * The kd command's log: PaddleDetection-style lines on stderr (`2026-12-02 10:00:00 - INFO -
+ * message`), through the same pino logger the services use. Always at info: these lines are
+ * the command's output (progress, results), not debugging.
+ */
+export const stderrLog: Log = (line) => {
+  logger ??= createLogger({ service: 'kd', level: 'info', format: LogFormat.paddle });
+  logger.info(line);
+};

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -35,7 +35,7 @@ test('configArchitecture dispatches (YOLOv3 when absent); each loader refuses th
   assert.throws(() => loadClassifierConfig(join(configs, 'yolov3_mobilenet_v1_shapes.yml')), /architecture: Invalid input: expected "Classifier"/);
 });
 
-test('classifier config errors name the file and the key', () => {
+test('classifier config errors name the file and the key', (t) => {
   assert.throws(() => loadClassifierConfig(student, ['reader.sizes=[32]']), (e: Error) =>
     e instanceof ConfigError && e.message.startsWith(`${student}: `) && e.message.includes('unknown key reader.sizes'));
   assert.throws(() => loadClassifierConfig(student, ['distill.method=l2']), /distill\.method: Invalid option: expected one of "logit_l2"\|"soft_kl"/);
@@ -44,6 +44,7 @@ test('classifier config errors name the file and the key', () => {
   assert.throws(() => loadClassifierConfig(student, ['yolo_head.width=1']), /unknown key yolo_head/);
   assert.throws(() => loadClassifierConfig(student, ['max_iters']), /-o max_iters: expected key=value/);
   const dir = mkdtempSync(join(tmpdir(), 'kd-cls-config-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'c.yml'), `_BASE_: ${student}\nnum_classes: 0\n`);
   assert.throws(() => loadClassifierConfig(join(dir, 'c.yml')), /c\.yml: num_classes: Too small/);
 });

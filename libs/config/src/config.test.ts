@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -32,7 +32,7 @@ test('-o overrides are typed as YAML and reach nested keys', () => {
   assert.deepEqual(applyOverrides({ a: { b: 1, c: 2 } }, ['a.b=x']), { a: { b: 'x', c: 2 } });
 });
 
-test('errors name the file and the bad key', () => {
+test('errors name the file and the bad key', (t) => {
   const path = join(configs, 'yolov3_mobilenet_v1_voc.yml');
   assert.throws(() => loadConfig(path, ['yolo_head.ignore_thres=0.5']), (e: Error) =>
     e instanceof ConfigError && e.message.includes(path) && e.message.includes('unknown key yolo_head.ignore_thres'));
@@ -47,6 +47,7 @@ test('errors name the file and the bad key', () => {
   assert.throws(() => loadConfig(path, ['max_iters']), /-o max_iters: expected key=value/);
   assert.throws(() => loadConfig('/no/such/config.yml'), /\/no\/such\/config.yml: cannot read config \(ENOENT\)/);
   const dir = mkdtempSync(join(tmpdir(), 'kd-config-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'bad.yml'), 'num_classes: [1\n');
   assert.throws(() => loadConfig(join(dir, 'bad.yml')), /bad.yml: invalid YAML/);
   writeFileSync(join(dir, 'a.yml'), '_BASE_: b.yml\n');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { parseConfig } from '@kd/config';
 import { initBackend } from '@kd/engine';
@@ -13,13 +13,22 @@ import { CheckpointError, loadCheckpoint, readCheckpointConfig, saveCheckpoint }
 
 await initBackend('cpu');
 
+// every temp folder of this file, removed when it ends
+const made: string[] = [];
+after(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kd-ckpt-'));
+  made.push(dir);
+  return dir;
+};
+
 const config = (overrides: Record<string, unknown> = {}) => parseConfig({
   num_classes: 3, max_iters: 10, backbone: { name: 'MobileNetV1', width: 0.25 }, yolo_head: { width: 0.125 },
   dataset: { dir: 'unused' }, ...overrides,
 });
 
 test('a checkpoint round-trips weights, BN statistics and optimizer state; the config comes back', async () => {
-  const dir = join(mkdtempSync(join(tmpdir(), 'kd-ckpt-')), 'model_final');
+  const dir = join(tempDir(), 'model_final');
   const a = createYoloV3(config(), 1);
   a.store.get('backbone.stem.bn.mean').assign(tf.fill([8], 0.5));
   const optimizer = new MomentumOptimizer(0.9, 5e-4);
@@ -45,7 +54,7 @@ test('a checkpoint round-trips weights, BN statistics and optimizer state; the c
 });
 
 test('loading into another model definition or a corrupt file fails naming the cause', async () => {
-  const dir = join(mkdtempSync(join(tmpdir(), 'kd-ckpt-')), 'ckpt');
+  const dir = join(tempDir(), 'ckpt');
   const a = createYoloV3(config(), 1);
   await saveCheckpoint(dir, a.store, config(), 1);
   const other = createYoloV3(config({ backbone: { name: 'MobileNetV1', width: 0.5 } }), 1);
@@ -60,7 +69,7 @@ test('loading into another model definition or a corrupt file fails naming the c
 });
 
 test('a float16 checkpoint is half the size and loads back within float16 precision', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'kd-ckpt-'));
+  const root = tempDir();
   const a = createYoloV3(config(), 1);
   await saveCheckpoint(join(root, 'fp32'), a.store, config(), 3);
   await saveCheckpoint(join(root, 'fp16'), a.store, config(), 3, { weightsDtype: 'float16' });
@@ -77,7 +86,7 @@ test('a float16 checkpoint is half the size and loads back within float16 precis
 });
 
 test('a truncated or missing file of a checkpoint is a CheckpointError naming it, never a silently different model', async () => {
-  const dir = join(mkdtempSync(join(tmpdir(), 'kd-ckpt-')), 'step_5');
+  const dir = join(tempDir(), 'step_5');
   const model = createYoloV3(config(), 1);
   const optimizer = new MomentumOptimizer(0.9, 5e-4);
   optimizer.apply(model.store.trainable(), Object.fromEntries(model.store.trainable().map((p) => [p.variable.name, tf.onesLike(p.variable)])), 0.01);

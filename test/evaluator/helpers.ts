@@ -2,12 +2,12 @@
 // a temp folder, the real service process on port 0, clients, and the shared NATS.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { connect } from 'nats';
+import * as busTesting from '@kd/bus/testing';
+import { SHARED_NATS_URL } from '@kd/bus/testing';
 import {
   type EvaluateRequest, type EvaluationReport, EvaluatorServiceClient, type GetReportRequest,
 } from '@kd/proto';
@@ -18,16 +18,11 @@ const KD_BIN = join(REPO, 'services/cli/bin/kd.js');
 /** The shipped student: real (non-zero) mAP on the built-in dataset. */
 export const SHIPPED_STUDENT = join(REPO, 'models/yolov3_mobilenet_v1_shapes');
 
-/** The shared NATS (JetStream on) of this machine and CI. */
-export const SHARED_NATS_URL = process.env.KD_TEST_NATS_URL || 'nats://127.0.0.1:4222';
+/** The shared NATS (JetStream on) of this machine and CI, and test names unique to this process. */
+export { SHARED_NATS_URL, uniqueId } from '@kd/bus/testing';
 
 const env = { ...process.env, KD_BACKEND: 'wasm', KD_LOG_LEVEL: 'info', KD_LOG_FORMAT: 'json' };
 
-let counter = 0;
-/** A name unique to this test process and call: letters, digits and '_'. */
-export function uniqueId(): string {
-  return `${process.pid}_${Date.now().toString(36)}_${++counter}`;
-}
 
 /** A temp folder; remove it with the returned cleanup (also run at exit). */
 export function tempDir(prefix: string): { dir: string; cleanup(): void } {
@@ -203,37 +198,10 @@ export async function fetchMetrics(port: number): Promise<ReturnType<typeof pars
 }
 
 /** Whether the shared NATS accepts TCP connections; the tests need it (they never skip). */
-export function natsReachable(url = SHARED_NATS_URL): Promise<boolean> {
-  const u = new URL(url);
-  return new Promise((resolve) => {
-    const socket = createConnection({ port: Number(u.port || 4222), host: u.hostname });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
+export const natsReachable = (url = SHARED_NATS_URL): Promise<boolean> => busTesting.natsReachable(url);
 
 /** Deletes test streams (with their consumers) on the shared NATS; ignores ones already gone. */
-export async function deleteStreams(names: string[], url = SHARED_NATS_URL): Promise<void> {
-  if (names.length === 0) return;
-  const nc = await connect({ servers: url, timeout: 2000 });
-  try {
-    const jsm = await nc.jetstreamManager();
-    for (const name of names) await jsm.streams.delete(name).catch(() => false);
-  } finally {
-    await nc.close();
-  }
-}
+export const deleteStreams = (names: string[], url = SHARED_NATS_URL): Promise<void> => busTesting.deleteStreams(url, names);
 
-/** Polls `cond` every 20 ms until it holds; throws after `timeoutMs` naming `what`. */
-export async function waitFor(what: string, cond: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** Polls `cond` every 20 ms until it holds; throws after `timeoutMs` (15 s) naming `what`. */
+export const waitFor = (what: string, cond: () => boolean, timeoutMs = 15_000): Promise<void> => busTesting.waitFor(what, cond, timeoutMs);

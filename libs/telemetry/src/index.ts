@@ -5,3 +5,4 @@ export { SECONDS_BUCKETS, ServiceRegistry, type HistogramSpec, type MetricSpec }
 export { startTelemetryServer, type Health, type TelemetryServer, type TelemetryServerOptions } from './http_server.ts';
 export { createLogger, LogFormat, LoggerConfigError, prettyLine, type Logger, type LoggerOptions } from './logger.ts';
 export { serveUntilSignalled, type ServedProcess, type ServeOptions } from './lifecycle.ts';
+export { metricsPortOption, metricsPortOrNull } from './metrics_port_option.ts';

@@ -1,6 +1,7 @@
 // The service's command line: every flag with its unit and default, checked into EvaluatorOptions.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_ACK_WAIT_MS, DEFAULT_STREAM } from '@kd/bus';
+import { metricsPortOption, metricsPortOrNull } from '@kd/telemetry';
 
 export interface EvaluatorOptions {
   host: string;
@@ -32,11 +33,6 @@ function integer(min: number, what: string) {
 
 const port = integer(0, 'a port');
 
-/** -1 stands for "off": commander turns a parser's null into ''. */
-function metricsPort(value: string): number {
-  if (value === 'none' || value === '-1') return -1;
-  return port(value);
-}
 
 function name(what: string) {
   return (value: string): string => {
@@ -51,7 +47,7 @@ export function evaluatorCommand(): Command {
     .description('Scores YOLOv3 checkpoints and detections with VOC mAP over gRPC (kd.v1.EvaluatorService), and every CheckpointSaved event exactly once.')
     .option('--host <address>', 'interface for gRPC and metrics; use 0.0.0.0 in a container', '127.0.0.1')
     .option('--port <port>', 'gRPC port; 0 picks a free one', port, 50052)
-    .addOption(new Option('--metrics-port <port>', 'HTTP port of /metrics and /healthz; 0 picks a free one, "none" (or -1) turns it off').default(9466).argParser(metricsPort))
+    .addOption(metricsPortOption(9466))
     .option('--state <dir>', 'state directory: one JSON file per evaluation, jobs/<job>/best.json', 'output/evaluator')
     .option('--nats <url>', 'NATS server for CheckpointSaved/EvaluationDone (default: $NATS_URL; without one, an in-process bus)')
     .option('--durable <name>', 'durable consumer name; replicas and restarts with one name share its position', name('--durable'), 'evaluator')
@@ -81,7 +77,7 @@ export function evaluatorOptions(command: Command): EvaluatorOptions {
   return {
     host: o.host,
     port: o.port,
-    metricsPort: o.metricsPort === -1 ? null : o.metricsPort,
+    metricsPort: metricsPortOrNull(o.metricsPort),
     state: o.state,
     nats: o.nats ?? (process.env.NATS_URL || undefined),
     durable: o.durable,

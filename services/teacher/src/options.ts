@@ -1,7 +1,8 @@
 // The service's command line: every flag with its unit and default, checked into TeacherOptions.
 import { hostname } from 'node:os';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { MAX_MESSAGE_BYTES } from '@kd/proto';
+import { metricsPortOption, metricsPortOrNull } from '@kd/telemetry';
 
 export interface TeacherOptions {
   weights: string;
@@ -28,11 +29,6 @@ function integer(min: number, what: string) {
 
 const port = integer(0, 'a port');
 
-/** -1 stands for "off": commander turns a parser's null into ''. */
-function metricsPort(value: string): number {
-  if (value === 'none' || value === '-1') return -1;
-  return port(value);
-}
 
 /** The `kd-teacher` command; parse it with .parse(argv) and read .opts() via teacherOptions(). */
 export function teacherCommand(): Command {
@@ -41,7 +37,7 @@ export function teacherCommand(): Command {
     .requiredOption('--weights <dir>', '(required) teacher checkpoint folder (model.json + weights.bin), e.g. models/yolov3_r34_shapes')
     .option('--host <address>', 'interface for gRPC and metrics; use 0.0.0.0 in a container', '127.0.0.1')
     .option('--port <port>', 'gRPC port; 0 picks a free one', port, 50051)
-    .addOption(new Option('--metrics-port <port>', 'HTTP port of /metrics and /healthz; 0 picks a free one, "none" (or -1) turns it off').default(9464).argParser(metricsPort))
+    .addOption(metricsPortOption(9464))
     .option('--max-batch <images>', 'most images in one network run, also the largest request accepted (bigger: INVALID_ARGUMENT)', integer(1, '--max-batch'), 16)
     .option('--max-queue-delay-ms <ms>', 'longest wait, in milliseconds, for more requests to fill a batch', integer(0, '--max-queue-delay-ms'), 5)
     .option('--max-queue <images>', 'most images queued (admitted, not yet running); past it requests get RESOURCE_EXHAUSTED at once', integer(1, '--max-queue'), 64)
@@ -74,7 +70,7 @@ export function teacherOptions(command: Command): TeacherOptions {
     weights: o.weights,
     host: o.host,
     port: o.port,
-    metricsPort: o.metricsPort === -1 ? null : o.metricsPort,
+    metricsPort: metricsPortOrNull(o.metricsPort),
     maxBatch: o.maxBatch,
     maxQueueDelayMs: o.maxQueueDelayMs,
     maxQueue: o.maxQueue,

@@ -1,5 +1,6 @@
 // The trainer service's command line: every flag with its unit and default.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
+import { metricsPortOption, metricsPortOrNull } from '@kd/telemetry';
 
 export interface TrainerOptions {
   jobId: string;
@@ -23,13 +24,6 @@ function jobId(value: string): string {
   return value;
 }
 
-// "none" parses to -1, turned into null in trainerOptions: a null from a parser does not survive commander
-function metricsPort(value: string): number {
-  if (value === 'none' || value === '-1') return -1;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is an integer 0..65535, or "none".');
-  return n;
-}
 
 /** The `kd-trainer` command; read the parsed flags with trainerOptions(). */
 export function trainerCommand(): Command {
@@ -43,7 +37,7 @@ export function trainerCommand(): Command {
     .option('-r, --resume <checkpoint>', 'resume from a checkpoint folder: weights, optimizer state and step')
     .option('--eval', 'evaluate on the test split at every snapshot and keep best_model by mAP', false)
     .option('--host <address>', 'interface of the metrics endpoint; 0.0.0.0 in a container', '127.0.0.1')
-    .addOption(new Option('--metrics-port <port>', 'HTTP port of /metrics and /healthz; 0 picks a free one, "none" turns it off').default(9465).argParser(metricsPort))
+    .addOption(metricsPortOption(9465))
     .option('--nats <url>', 'NATS server for events (default: $NATS_URL; without one, events stay on an in-process bus)')
     .addHelpText('after', `
 Without --teacher/--teacher-pretrained it trains the detection loss alone (kd train).
@@ -62,5 +56,5 @@ Environment:
 /** The parsed flags of a trainerCommand(). */
 export function trainerOptions(command: Command): TrainerOptions {
   const o = command.opts<Omit<TrainerOptions, 'metricsPort'> & { metricsPort: number }>();
-  return { ...o, metricsPort: o.metricsPort === -1 ? null : o.metricsPort, nats: o.nats ?? (process.env.NATS_URL || undefined) };
+  return { ...o, metricsPort: metricsPortOrNull(o.metricsPort), nats: o.nats ?? (process.env.NATS_URL || undefined) };
 }

@@ -63,7 +63,6 @@ export class GrpcTeacherClient {
   private next = 0;
   private outageLogged = false;
   private readonly clientId = `${hostname()}-${process.pid}`;
-  failovers = 0;
 
   private constructor(
     private readonly o: GrpcTeacherOptions, private readonly replicas: Replica[],
@@ -174,7 +173,6 @@ export class GrpcTeacherClient {
         if (code === undefined || !FAILOVER.has(code)) throw error;
         replica.failures += 1;
         replica.downUntil = Date.now() + Math.min(BACKOFF_MS.first * 2 ** (replica.failures - 1), BACKOFF_MS.max);
-        this.failovers += 1;
         this.o.onFailover?.();
         this.o.log(`warning: teacher replica ${replica.target} failed (${describeError(error)}); sending the batch to another`);
       }

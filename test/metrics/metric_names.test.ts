@@ -16,9 +16,15 @@ const env = { ...process.env, KD_BACKEND: 'wasm', KD_LOG_LEVEL: 'info', KD_LOG_F
 const stops: Array<() => void> = [];
 after(() => stops.forEach((stop) => stop()));
 
-/** The kd_* metric names of a /metrics page (from its # TYPE lines: present even before a first value). */
-async function scrape(port: number): Promise<string[]> {
+/**
+ * The kd_* metric names of a /metrics page (from its # TYPE lines: present even before a first
+ * value), after checking that every series of the page carries the service and replica labels.
+ */
+async function scrape(port: number, service: string): Promise<string[]> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const samples = text.split('\n').filter((line) => line && !line.startsWith('#'));
+  assert.ok(samples.length > 0, text);
+  for (const line of samples) assert.match(line, new RegExp(`\\{(.*,)?service="${service}",replica="[^"]+"`), `${service}: ${line}`);
   return [...text.matchAll(/^# TYPE (kd_\w+) \w+$/gm)].map((m) => m[1]).sort();
 }
 
@@ -39,20 +45,20 @@ function start(service: string, args: string[]): Promise<{ port: number; stop: (
   });
 }
 
-test('teacher, trainer and evaluator export exactly the metric names their lists declare', async () => {
+test('teacher, trainer and evaluator export exactly the metric names their lists declare, every series labelled with service and replica', async () => {
   const tiny = await makeTinyTeacher();
   stops.push(tiny.cleanup);
   const teacher = await startTeacherProcess(['--weights', tiny.dir]);
   stops.push(() => teacher.kill());
-  assert.deepEqual(await scrape(teacher.metricsPort!), sorted(TEACHER_METRIC_NAMES));
+  assert.deepEqual(await scrape(teacher.metricsPort!, 'teacher'), sorted(TEACHER_METRIC_NAMES));
 
   const evaluator = await start('evaluator', ['--port', '0', '--state', join(tempDir('kd-metrics-eval-'), 'state')]);
-  assert.deepEqual(await scrape(evaluator.port), sorted(EVALUATOR_METRIC_NAMES));
+  assert.deepEqual(await scrape(evaluator.port, 'evaluator'), sorted(EVALUATOR_METRIC_NAMES));
 
   const tmp = tempDir('kd-metrics-trainer-');
   const data = join(tmp, 'shapes');
   const made = await runKd(['make-dataset', 'shapes', '--out', data, '--train', '4', '--test', '1', '--unlabeled', '0', '--size', '96']);
   assert.equal(made.status, 0, made.stderr);
   const trainer = await start('trainer', ['--job-id', `metrics${process.pid}`, '-c', join(configs, 'yolov3_mobilenet_v1_shapes.yml'), ...tinyOverrides(data, join(tmp, 'out'), 100000)]);
-  assert.deepEqual(await scrape(trainer.port), sorted(TRAINER_METRIC_NAMES));
+  assert.deepEqual(await scrape(trainer.port, 'trainer'), sorted(TRAINER_METRIC_NAMES));
 });

@@ -77,7 +77,7 @@ test('progress and every checkpoint are published; SIGTERM stops after a step wi
   assert.ok(progress.length >= 7, `${progress.length} progress events`);
   assert.equal(progress[0].totalSteps, 400);
   assert.ok(Number.isFinite(progress[0].loss.loss));
-  assert.match(metricsText, new RegExp(`kd_trainer_steps_total\\{job_id="${job}"\\} ([7-9]|\\d\\d)`));
+  assert.match(metricsText, new RegExp(`kd_trainer_steps_total\\{service="trainer",replica="[^"]+",job_id="${job}"\\} ([7-9]|\\d\\d)`));
   assert.match(metricsText, /kd_trainer_loss_value\{[^}]*kind="loss_obj"[^}]*\} [\d.]+/);
   assert.match(metricsText, /kd_trainer_step_duration_seconds_count\{[^}]*\} \d+/);
 });

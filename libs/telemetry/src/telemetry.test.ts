@@ -15,13 +15,25 @@ test('metric names must follow kd_<service>_<what>_<unit>, counters end _total',
 });
 
 test('two registries of one service do not collide (no global registry)', async () => {
-  const a = new ServiceRegistry('demo');
-  const b = new ServiceRegistry('demo');
+  const a = new ServiceRegistry('demo', { replica: 'a' });
+  const b = new ServiceRegistry('demo', { replica: 'b' });
   a.counter({ name: 'kd_demo_events_total', help: 'h' }).inc(2);
   b.counter({ name: 'kd_demo_events_total', help: 'h' }).inc(5);
-  assert.match(await a.metrics(), /^kd_demo_events_total 2$/m);
-  assert.match(await b.metrics(), /^kd_demo_events_total 5$/m);
-  assert.match(await a.metrics(), /^process_cpu_user_seconds_total /m, 'default process metrics');
+  assert.match(await a.metrics(), /^kd_demo_events_total\{service="demo",replica="a"\} 2$/m);
+  assert.match(await b.metrics(), /^kd_demo_events_total\{service="demo",replica="b"\} 5$/m);
+  assert.match(await a.metrics(), /^process_cpu_user_seconds_total\{service="demo",replica="a"\} /m, 'default process metrics, labelled too');
+});
+
+test('every series carries service and replica labels (replica defaults to <hostname>-<pid>), plus the extra default labels', async () => {
+  const r = new ServiceRegistry('demo', { defaultMetrics: false, defaultLabels: { job_id: 'j1' } });
+  r.gauge({ name: 'kd_demo_depth_images', help: 'h', labelNames: ['kind'] as const }).set({ kind: 'x' }, 3);
+  const text = await r.metrics();
+  const line = text.split('\n').find((l) => l.startsWith('kd_demo_depth_images{'));
+  assert.ok(line, text);
+  assert.match(line, /service="demo"/);
+  assert.match(line, new RegExp(`replica="[^"]+-${process.pid}"`));
+  assert.match(line, /job_id="j1"/);
+  assert.match(line, /kind="x"/);
 });
 
 test('the HTTP server serves /metrics and /healthz on a free port and closes with a client connected', async () => {
@@ -34,7 +46,7 @@ test('the HTTP server serves /metrics and /healthz on a free port and closes wit
   const metrics = await fetch(`${base}/metrics`);
   assert.equal(metrics.status, 200);
   assert.match(metrics.headers.get('content-type') ?? '', /text\/plain/);
-  assert.match(await metrics.text(), /^kd_demo_hits_total 1$/m);
+  assert.match(await metrics.text(), /^kd_demo_hits_total\{[^}]*\} 1$/m);
   const healthy = await fetch(`${base}/healthz`);
   assert.deepEqual([healthy.status, await healthy.text()], [200, 'serving\n']);
   ok = false;

@@ -1,6 +1,6 @@
 // The evaluator's Prometheus metrics. EVALUATOR_METRIC_NAMES is the one list of their names:
 // dashboards and alerts are checked against it.
-import { SECONDS_BUCKETS, ServiceRegistry } from '@kd/telemetry';
+import { SECONDS_BUCKETS, ServiceRegistry, type ServiceRegistryOptions } from '@kd/telemetry';
 
 /** Every kd_evaluator_* metric this service exports (default process_* / nodejs_* come on top). */
 export const EVALUATOR_METRIC_NAMES = {
@@ -40,7 +40,7 @@ export class EvaluatorMetrics {
   readonly redeliveriesSkipped;
   readonly requests;
 
-  constructor(options: { defaultMetrics?: boolean } = {}) {
+  constructor(options: ServiceRegistryOptions = {}) {
     const r = (this.registry = new ServiceRegistry('evaluator', options));
     const n = EVALUATOR_METRIC_NAMES;
     this.evaluations = r.counter({ name: n.evaluations, help: 'Finished evaluations by trigger (grpc, event), input (checkpoint, detections) and state (done, failed).', labelNames: ['source', 'input', 'state'] as const });

@@ -31,7 +31,7 @@ export async function startTeacher(options: TeacherOptions, log: Logger): Promis
   log.info({ weights: inference.loaded.dir, model: spec.modelName, step: inference.loaded.step, specHash, backend: inference.loaded.backend,
     warmUpSeconds: inference.loaded.warmUpSeconds }, 'teacher loaded');
 
-  const metrics = new TeacherMetrics();
+  const metrics = new TeacherMetrics({ replica: options.replicaId });
   metrics.modelInfo.set({ replica_id: options.replicaId, model_name: spec.modelName, spec_hash: specHash }, 1);
   const batcher: TeacherBatcher = new DynamicBatcher((inputs) => inference.run(inputs), {
     maxBatch: options.maxBatch, maxDelayMs: options.maxQueueDelayMs, maxQueue: options.maxQueue, name: options.replicaId,

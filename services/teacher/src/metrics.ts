@@ -1,6 +1,6 @@
 // The teacher's Prometheus metrics. TEACHER_METRIC_NAMES is the one list of their names:
 // dashboards and alerts are checked against it.
-import { SECONDS_BUCKETS, ServiceRegistry } from '@kd/telemetry';
+import { SECONDS_BUCKETS, ServiceRegistry, type ServiceRegistryOptions } from '@kd/telemetry';
 
 /** Every kd_teacher_* metric this service exports (default process_* / nodejs_* come on top). */
 export const TEACHER_METRIC_NAMES = {
@@ -51,7 +51,7 @@ export class TeacherMetrics {
   readonly outputBytes;
   readonly modelInfo;
 
-  constructor(options: { defaultMetrics?: boolean } = {}) {
+  constructor(options: ServiceRegistryOptions = {}) {
     const r = (this.registry = new ServiceRegistry('teacher', options));
     const n = TEACHER_METRIC_NAMES;
     this.requests = r.counter({ name: n.requests, help: 'Teacher requests by method and gRPC status code; InferStream counts each request message.', labelNames: ['method', 'code'] as const });

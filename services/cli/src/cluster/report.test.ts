@@ -31,6 +31,11 @@ test('verdict: the difference in points, which way, the start, one seed', () => 
   );
   assert.match(verdict({ baseline: 0.6, distilled: 0.5, method: 'fine_grained', steps: 3, seed: 2 }), /\(fine_grained\) ends 10\.00 points below the baseline .*3 steps on the same batches\. One seed \(2\)/);
   assert.match(verdict({ baseline: 0.5, distilled: 0.5, start: 0.4, method: 'l2', steps: 3, seed: 0 }), /ends level with the baseline .*both end above their start/);
+  const evidence = { file: 'results/x/experiment.json', method: 'l2', seeds: 5, steps: 800, mean: 2.345, se: 0.5 };
+  assert.match(
+    verdict({ baseline: 0.5, distilled: 0.51, method: 'l2', steps: 3, seed: 0, evidence }),
+    /One seed \(0\), so a difference this size may be noise: over 5 seeds of 800 steps, kd experiment measured l2 at \+2\.35 \+- 0\.50 points over the baseline \(paired by seed, \+- standard error; results\/x\/experiment\.json\)\.$/,
+  );
 });
 
 test('checkpointModel: backbone and trainable parameters from model.json (BN running statistics left out)', () => {

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** One row of the closing table (also in cluster.json). */
+/** One row of the closing table (also in demo.json). */
 export interface ClusterRow {
   model: string;
   /** Trainable parameters, millions (BN running statistics left out, as countTrainable does). */
@@ -74,8 +74,24 @@ export function clusterTable(rows: readonly ClusterRow[]): string {
 
 const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
 
-/** One sentence on what the table shows: the distilled student against the baseline (and the start), one seed. */
-export function verdict(o: { baseline: number; distilled: number; start?: number; method: string; weight?: number; steps: number; seed: number }): string {
+/** What `kd experiment` measured for the distilled method, quoted by the verdict. */
+export interface ExperimentEvidence {
+  /** The committed experiment.json it comes from, relative to the repository. */
+  file: string;
+  method: string;
+  seeds: number;
+  steps: number;
+  /** Paired gain over the baseline and its standard error, points. */
+  mean: number;
+  se: number;
+}
+
+/**
+ * What the table shows: the distilled student against the baseline (and the start), on one
+ * seed; then, since one seed cannot tell an effect from noise, what `kd experiment` measured
+ * for the method over several seeds, when a committed experiment has it.
+ */
+export function verdict(o: { baseline: number; distilled: number; start?: number; method: string; weight?: number; steps: number; seed: number; evidence?: ExperimentEvidence }): string {
   const diff = 100 * (o.distilled - o.baseline);
   const how = `${o.method}${o.weight === undefined ? '' : `, weight ${o.weight}`}`;
   const relation = Math.abs(diff) < 0.005 ? 'ends level with the baseline' : `ends ${Math.abs(diff).toFixed(2)} points ${diff > 0 ? 'above' : 'below'} the baseline`;
@@ -83,6 +99,10 @@ export function verdict(o: { baseline: number; distilled: number; start?: number
     ? ''
     : o.distilled < o.start && o.baseline < o.start ? `; both end below their start (${pct(o.start)})`
       : o.distilled > o.start && o.baseline > o.start ? `; both end above their start (${pct(o.start)})` : '';
-  return `The distilled student (${how}) ${relation} (${pct(o.distilled)} vs ${pct(o.baseline)} mAP) after ${o.steps} steps on the same batches${start}. `
-    + `One seed (${o.seed}), so a difference this size may be noise: kd experiment runs several.`;
+  const e = o.evidence;
+  const several = e
+    ? `One seed (${o.seed}), so a difference this size may be noise: over ${e.seeds} seeds of ${e.steps} steps, kd experiment measured ${e.method} at `
+      + `${e.mean >= 0 ? '+' : ''}${e.mean.toFixed(2)} +- ${e.se.toFixed(2)} points over the baseline (paired by seed, +- standard error; ${e.file}).`
+    : `One seed (${o.seed}), so a difference this size may be noise: kd experiment runs several.`;
+  return `The distilled student (${how}) ${relation} (${pct(o.distilled)} vs ${pct(o.baseline)} mAP) after ${o.steps} steps on the same batches${start}. ${several}`;
 }

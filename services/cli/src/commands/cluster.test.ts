@@ -70,7 +70,7 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs: number): Pr
   }
 }
 
-test('kd cluster --quick: five processes, the table with 4 rows, cluster.json, nothing left running', { skip, timeout: 60_000 }, async () => {
+test('kd cluster --quick: five processes, the table with 4 rows, demo.json, nothing left running', { skip, timeout: 60_000 }, async () => {
   const work = join(tmp, 'quick');
   const run = kdCluster(['--quick', '--work', work]);
   const code = await run.exit;
@@ -92,8 +92,9 @@ test('kd cluster --quick: five processes, the table with 4 rows, cluster.json, n
   assert.match(table[0], /^teacher \(ResNet\)\s+6\.66M\s+\d+\.\d\d%\s+-\s+-\s+-\s+\d+\.\d$/);
   assert.match(table[3], /^student, l2\s+1\.54M\s+\d+\.\d\d%\s+\d+\.\d\s+\d+\.\ds \(\d+%\)\s+\d+\.\d\s+\d+\.\d$/);
   assert.match(run.out(), /The distilled student \(l2, weight 1\) ends .* after 3 steps .*One seed \(0\)/);
+  assert.match(run.out(), /over \d+ seeds of \d+ steps, kd experiment measured l2 at [+-][\d.]+ \+- [\d.]+ points over the baseline \(paired by seed, \+- standard error; results\/[\w/-]+\/experiment\.json\)/, 'the committed experiment quoted');
 
-  const result = JSON.parse(readFileSync(join(work, 'cluster.json'), 'utf8'));
+  const result = JSON.parse(readFileSync(join(work, 'demo.json'), 'utf8'));
   assert.equal(result.steps, 3);
   assert.equal(result.bus, 'private nats-server');
   assert.deepEqual(result.rows.map((r: { model: string }) => r.model), ['teacher (ResNet)', 'student, start', 'student, baseline', 'student, l2']);
@@ -169,7 +170,7 @@ test('kd cluster with NATS_URL: uses that server and starts no nats-server of it
     const pids = startedPids(run.err());
     assert.equal(pids.length, 4, 'teacher, evaluator, two trainers');
     assert.deepEqual(pids.filter(alive), []);
-    const result = JSON.parse(readFileSync(join(work, 'cluster.json'), 'utf8'));
+    const result = JSON.parse(readFileSync(join(work, 'demo.json'), 'utf8'));
     assert.equal(result.bus, 'NATS_URL');
     assert.equal(result.rows.length, 4);
   } finally {

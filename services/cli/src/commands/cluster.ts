@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { connectBus, type EventBus } from '@kd/bus';
 import { ConfigError, loadConfig } from '@kd/config';
@@ -17,11 +18,12 @@ import {
 import { EvaluatorClient } from '../cluster/evaluator_client.ts';
 import { findNatsServer, natsReachable, NO_NATS_MESSAGE, privateNatsServer } from '../cluster/nats.ts';
 import { ProgressBoard, shortDuration } from '../cluster/progress.ts';
-import { checkpointModel, clusterTable, histogramMean, verdict, type ClusterRow } from '../cluster/report.ts';
+import { checkpointModel, clusterTable, histogramMean, verdict, type ClusterRow, type ExperimentEvidence } from '../cluster/report.ts';
 import { grpcService, serviceEnv, trainerService } from '../cluster/services.ts';
 import { ClusterInterruptedError, ServiceFailedError, Supervisor } from '../cluster/supervisor.ts';
 import { exitTwoOnUsageError, nonNegativeInt, nonNegativeNumber, positiveInt, reportUserErrors } from './common.ts';
-import { DEMO_DISTILL_WEIGHTS, DEMO_STEPS } from './demo.ts';
+import { experimentGain } from '../experiment/report.ts';
+import { DEMO_DISTILL_WEIGHTS, DEMO_EVIDENCE, DEMO_STEPS } from './demo.ts';
 
 interface ClusterOptions {
   quick?: boolean; steps?: number; method: string; weight?: number; teacher: string; init?: string | false; student: string; data?: string; work?: string; seed: number;
@@ -29,8 +31,12 @@ interface ClusterOptions {
 
 const PREFIX = 'kd cluster: ';
 const METHODS = ['l2', 'fine_grained', 'fine_grained_paper'];
-/** Default --work (with --quick: a temp folder). */
-export const CLUSTER_WORK = 'output/cluster';
+/** Default --work (with --quick: a temp folder); `npm start` is the demo, so its results are demo.json there. */
+export const CLUSTER_WORK = 'output/demo';
+/** The run's closing table and settings, in --work. */
+export const CLUSTER_RESULT = 'demo.json';
+/** The repository, where DEMO_EVIDENCE lies (the cli may run from another folder). */
+const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
 /**
  * QUICK_OVERRIDES keys that describe the model rather than the run: dropped when the students
  * start from a checkpoint (the shipped student by default), whose widths and eval size are its own.
@@ -58,14 +64,15 @@ export function clusterCommand(): Command {
     .option('--no-init', 'both students start from the same random weights (no "student, start" row)')
     .option('--student <file>', 'student config', 'configs/yolov3_mobilenet_v1_shapes.yml')
     .option('--data <dir>', 'dataset, generated with kd make-dataset shapes on first use (default data/shapes; --quick: a tiny one in WORK)')
-    .option('--work <dir>', `checkpoints, service logs, evaluator state, cluster.json (default ${CLUSTER_WORK}; --quick: a temp folder removed at exit)`)
+    .option('--work <dir>', `checkpoints, service logs, evaluator state, ${CLUSTER_RESULT} (default ${CLUSTER_WORK}; --quick: a temp folder removed at exit)`)
     .option('--seed <n>', 'seed of both students (same initial weights and batches)', nonNegativeInt, 0)
     .addHelpText('after', `
 The bus: NATS_URL if set, else a private nats-server (JetStream, 127.0.0.1, a free port, its
 store under WORK) that is stopped at the end; with neither it exits 2 (kd demo needs no bus).
 Every service is its own process, its log in WORK/logs/. The teacher service serves --teacher;
 the evaluator scores each trainer's model_final (from its checkpoint_saved event) and, through
-its gRPC Evaluate, the teacher and the start. Ends with a table, also in WORK/cluster.json.
+its gRPC Evaluate, the teacher and the start. Ends with a table, also in WORK/${CLUSTER_RESULT},
+and a sentence that quotes the several-seed result of ${DEMO_EVIDENCE}.
 Ctrl-C or SIGTERM stops every process it started (SIGTERM, SIGKILL after 10 s) and exits
 130/143; a service that fails stops the rest, and kd cluster exits 1 showing its log's tail.
 With NATS_URL, its evaluator joins the durable consumer "evaluator" of stream KD_EVENTS (a
@@ -242,10 +249,10 @@ async function cluster(opts: ClusterOptions): Promise<void> {
     });
     const sentence = verdict({
       baseline: finalScores[0].meanAp, distilled: finalScores[1].meanAp, start: fixedScores.find((f) => f.model === 'student, start')?.s.meanAp,
-      method: opts.method, weight, steps, seed: opts.seed,
+      method: opts.method, weight, steps, seed: opts.seed, evidence: evidenceFor(opts.method),
     });
     const services = supervisor.processes.map((p) => ({ name: p.name, pid: p.pid, log: p.logFile }));
-    const file = join(work, 'cluster.json');
+    const file = join(work, CLUSTER_RESULT);
     writeFilesAtomic([{
       path: file,
       content: `${JSON.stringify({
@@ -282,6 +289,12 @@ async function cluster(opts: ClusterOptions): Promise<void> {
   }
   process.stdout.write(`\n${outcome!.table}\n\n${outcome!.sentence}\n\n`);
   log(`done in ${shortDuration((Date.now() - started) / 1000)}; table also in ${outcome!.file}${tempWork ? ' (a temp folder, removed now: give --work to keep it)' : ''}`);
+}
+
+/** The committed experiment's paired gain for the method, if it has one. */
+function evidenceFor(method: string): ExperimentEvidence | undefined {
+  const gain = experimentGain(join(REPO, DEMO_EVIDENCE), method);
+  return gain && { file: DEMO_EVIDENCE, ...gain };
 }
 
 function row(model: string, dir: string, s: Scored): ClusterRow {

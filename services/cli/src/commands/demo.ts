@@ -30,6 +30,12 @@ export const DEMO_STEPS = 120;
  */
 export const DEMO_DISTILL_WEIGHTS: Record<string, number> = { l2: 1 };
 
+/**
+ * The committed `kd experiment` whose paired, several-seed result the closing sentence quotes
+ * for the demo's method (relative to the repository): one demo run is a single seed.
+ */
+export const DEMO_EVIDENCE = 'results/experiment-teacher5/experiment.json';
+
 /** The closing table, as plain text. */
 export function demoTable(rows: DemoRow[]): string {
   const head = ['model', 'params', 'mAP(0.50, 11point)', 'train img/s', 'eval img/s'];
@@ -55,7 +61,7 @@ export function demoCommand(): Command {
     .option('--no-init', 'both students start from the same random weights')
     .option('--student <file>', 'student config', 'configs/yolov3_mobilenet_v1_shapes.yml')
     .option('--data <dir>', 'dataset (generated with kd make-dataset shapes on first use)', 'data/shapes')
-    .option('--work <dir>', 'where the two students are saved', 'output/demo')
+    .option('--work <dir>', 'where the two students are saved', 'output/demo-local')
     .option('--seed <n>', 'seed of both students (same initial weights and batches)', nonNegativeInt, 0)
     .addHelpText('after', `
 Both students start from the same weights (by default the shipped baseline student, as

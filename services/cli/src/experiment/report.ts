@@ -1,4 +1,5 @@
-import { mean, std } from './stats.ts';
+import { readFileSync } from 'node:fs';
+import { mean, standardError, std } from './stats.ts';
 
 /** One student run of the experiment. */
 export interface ExperimentRun {
@@ -24,6 +25,45 @@ export function summarize(runs: ExperimentRun[], methods: string[]) {
   });
 }
 
+/** A method's gain over the baseline, paired by seed, in mAP(0.50, 11point) points. */
+export interface PairedGain {
+  method: string;
+  /** Seeds run by both the method and the baseline. */
+  seeds: number;
+  /** Mean of the per-seed differences (method - baseline). */
+  mean: number;
+  /** Its standard error; mean / se is the paired t statistic. */
+  se: number;
+}
+
+/**
+ * The per-seed difference of a method to the baseline (same seed: same initial weights and
+ * batches), its mean and standard error: the paired comparison that removes the spread between
+ * seeds, which is larger than the effect here. Undefined when no seed has both runs.
+ */
+export function pairedGain(runs: ExperimentRun[], method: string): PairedGain | undefined {
+  const baseline = new Map(runs.filter((r) => r.method === 'baseline').map((r) => [r.seed, r.map_11point]));
+  const diffs = runs.filter((r) => r.method === method && baseline.has(r.seed)).map((r) => 100 * (r.map_11point - baseline.get(r.seed)!));
+  return diffs.length === 0 ? undefined : { method, seeds: diffs.length, mean: mean(diffs), se: standardError(diffs) };
+}
+
+/** `+1.66 +- 0.95` (the paired gain and its standard error, points). */
+export function formatGain(g: PairedGain): string {
+  return `${g.mean >= 0 ? '+' : ''}${g.mean.toFixed(2)} +- ${g.se.toFixed(2)}`;
+}
+
+/** The paired gain of a method in a committed experiment.json; undefined if the file or the method is missing. */
+export function experimentGain(file: string, method: string): (PairedGain & { steps: number }) | undefined {
+  let runs: ExperimentRun[];
+  try {
+    runs = (JSON.parse(readFileSync(file, 'utf8')) as { runs: ExperimentRun[] }).runs;
+  } catch {
+    return undefined;
+  }
+  const gain = pairedGain(runs, method);
+  return gain && { ...gain, steps: runs[0].steps };
+}
+
 /** results/experiment.md: the table, the teacher, PaddleDetection's published numbers. */
 export function experimentMarkdown(runs: ExperimentRun[], methods: string[], teacher: TeacherResult, command: string): string {
   const rows = summarize(runs, methods);
@@ -32,12 +72,19 @@ export function experimentMarkdown(runs: ExperimentRun[], methods: string[], tea
     '# Distillation experiment on the built-in dataset',
     '',
     `Made by \`${command}\`. Students: the same config, steps, schedule and seeds per method;`,
-    'mAP(0.50) on the test split, mean +- std over seeds (sample std).',
+    'mAP(0.50) on the test split, mean +- std over seeds (sample std). "paired gain": the mean of',
+    'the per-seed differences to the baseline (same seed: same start and batches) +- its standard',
+    'error, and their ratio t.',
     '',
-    '| method | runs | mAP 11point | vs baseline | mAP area | wall s / run |',
-    '|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.method} | ${r.n} | ${r.mean11.toFixed(2)} +- ${r.std11.toFixed(2)} | ${baseline && r.method !== 'baseline' ? `${(r.mean11 - baseline.mean11 >= 0 ? '+' : '')}${(r.mean11 - baseline.mean11).toFixed(2)}` : ''} | ${r.meanArea.toFixed(2)} +- ${r.stdArea.toFixed(2)} | ${r.wall.toFixed(0)} |`),
-    `| teacher (\`${teacher.checkpoint}\`) | 1 | ${(100 * teacher.map_11point).toFixed(2)} | | ${(100 * teacher.map_area).toFixed(2)} | |`,
+    '| method | runs | mAP 11point | vs baseline | paired gain | t | mAP area | wall s / run |',
+    '|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) => {
+      const gain = r.method === 'baseline' ? undefined : pairedGain(runs, r.method);
+      const vs = baseline && r.method !== 'baseline' ? `${(r.mean11 - baseline.mean11 >= 0 ? '+' : '')}${(r.mean11 - baseline.mean11).toFixed(2)}` : '';
+      const t = gain && gain.se > 0 ? (gain.mean / gain.se).toFixed(2) : '';
+      return `| ${r.method} | ${r.n} | ${r.mean11.toFixed(2)} +- ${r.std11.toFixed(2)} | ${vs} | ${gain ? formatGain(gain) : ''} | ${t} | ${r.meanArea.toFixed(2)} +- ${r.stdArea.toFixed(2)} | ${r.wall.toFixed(0)} |`;
+    }),
+    `| teacher (\`${teacher.checkpoint}\`) | 1 | ${(100 * teacher.map_11point).toFixed(2)} | | | | ${(100 * teacher.map_area).toFixed(2)} | |`,
     '',
     'For reference, PaddleDetection on Pascal VOC (mAP(0.50, 11point), MobileNetV1-YOLOv3 student,',
     'ResNet34 teacher, l2_distill): 608: 76.2 -> 79.0 (+2.8), teacher 82.6; 416: 76.7 -> 78.2;',

@@ -75,6 +75,9 @@ export function parseConfig(tree: unknown, source = 'config', overrides: readonl
   for (const [i, mask] of config.yolo_head.anchor_masks.entries()) {
     if (new Set(mask).size !== mask.length) throw new ConfigError(`${source}: yolo_head.anchor_masks.${i}: repeated anchor index`);
   }
+  if (config.weights && config.pretrain_backbone) {
+    throw new ConfigError(`${source}: weights and pretrain_backbone are both set; weights already sets the backbone (keep one)`);
+  }
   return config;
 }
 

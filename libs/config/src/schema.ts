@@ -134,6 +134,12 @@ export const configSchema = z.strictObject({
   save_dir: z.string().default('output'),
   /** A checkpoint whose weights kd train / kd distill start from (PaddleDetection's pretrain_weights; -r resumes instead). */
   weights: z.string().optional(),
+  /**
+   * A checkpoint (a classifier of the dataset's crops, configs/classifier_*.yml, or a detector)
+   * whose backbone tensors the detector's backbone starts from; neck and head start fresh. The
+   * analogue of PaddleDetection's ImageNet-pretrained backbones. Not with `weights`.
+   */
+  pretrain_backbone: z.string().optional(),
   metric: z.literal('VOC').default('VOC'),
   map_type: z.enum(['11point', 'area', 'integral']).default('11point'),
   use_fine_grained_loss: z.boolean().default(false),

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { KdConfig } from '@kd/config';
 import { readImageFolder, writeFilesAtomic, type DataProblem, type VocDataset, type VocRecord } from '@kd/data';
 import {
-  checkReplicas, evalLoaderFor, evaluateDetector, loadCheckpoint, openSplit, ReplicatedTrainStep, saveCheckpoint, trainLoaderFor,
+  checkReplicas, evalLoaderFor, evaluateDetector, loadBackboneWeights, loadCheckpoint, openSplit, ReplicatedTrainStep, saveCheckpoint, trainLoaderFor,
   TrainStep, type ExtraLoss, type StepBatch, type StepRunner, type YoloV3,
 } from '@kd/detection';
 import { stderrLog, type Log } from './log.ts';
@@ -112,6 +112,9 @@ export async function runTraining(o: RunTrainingOptions): Promise<Record<string,
     // PaddleDetection's pretrain_weights: the weights only; schedule and optimizer start fresh
     const loaded = loadCheckpoint(config.weights, model.store, config);
     log(`starting from the weights of ${loaded.dir} (step ${loaded.step}, ${loaded.contentHash.slice(0, 12)})`);
+  } else if (config.pretrain_backbone) {
+    const loaded = loadBackboneWeights(config.pretrain_backbone, model.store, config.backbone);
+    log(`backbone from ${loaded.dir} (${loaded.architecture}, ${loaded.tensors} tensors, ${loaded.contentHash.slice(0, 12)}); neck and head start fresh`);
   }
   log(`${config.backbone.name} YOLOv3, ${(model.store.countTrainable() / 1e6).toFixed(2)}M parameters, ${trainSet.records.length} training images, ${config.num_classes} classes, backend ${o.backend}`);
 

@@ -25,7 +25,7 @@ export class CheckpointError extends Error {
 }
 
 /** model.json: tfjs' weights-manifest layout plus the config, step and a content hash. */
-interface CheckpointManifest {
+export interface CheckpointManifest {
   format: typeof CHECKPOINT_FORMAT;
   step: number;
   /** sha256 of weights.bin; also identifies the model to teachers' clients. */
@@ -126,7 +126,8 @@ function definitionDiff(a: unknown, b: unknown, path = ''): string[] {
   return JSON.stringify(a) === JSON.stringify(b) ? [] : [`${path}: ${JSON.stringify(a)} in the checkpoint, ${JSON.stringify(b)} in the config`];
 }
 
-function readManifest(dir: string): CheckpointManifest {
+/** model.json of a checkpoint folder, checked to be kd's format. */
+export function readManifest(dir: string): CheckpointManifest {
   const file = join(dir, 'model.json');
   if (!existsSync(file)) throw new CheckpointError(`${dir}: not a checkpoint (no model.json)`);
   let manifest: CheckpointManifest;
@@ -137,6 +138,16 @@ function readManifest(dir: string): CheckpointManifest {
   }
   if (manifest.format !== CHECKPOINT_FORMAT) throw new CheckpointError(`${file}: format ${JSON.stringify(manifest.format)}, expected ${CHECKPOINT_FORMAT}`);
   return manifest;
+}
+
+/** The tensors of weights.bin by name, after checking its sha256 against model.json. */
+export function readVerifiedWeights(root: string, manifest: CheckpointManifest): tf.NamedTensorMap {
+  const weightsFile = join(root, manifest.weightsManifest[0].paths[0]);
+  if (!existsSync(weightsFile)) throw new CheckpointError(`${root}: no ${manifest.weightsManifest[0].paths[0]} (model.json lists it); the checkpoint is incomplete`);
+  const bytes = readFileSync(weightsFile);
+  const hash = sha256(bytes);
+  if (hash !== manifest.content_hash) throw new CheckpointError(`${weightsFile}: content hash ${hash.slice(0, 12)} does not match model.json (${manifest.content_hash.slice(0, 12)}); the file is corrupt`);
+  return tf.io.decodeWeights(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), manifest.weightsManifest[0].weights);
 }
 
 /** Reads the config a checkpoint was trained with (for `kd eval -w` without a config). */
@@ -155,12 +166,7 @@ export function loadCheckpoint<C extends ModelConfig = KdConfig>(
   const manifest = readManifest(root);
   const diff = definitionDiff(manifest.model_definition, definitionOf(config));
   if (diff.length > 0) throw new CheckpointError(`${root} was saved for a different model: ${diff.join('; ')}`);
-  const weightsFile = join(root, manifest.weightsManifest[0].paths[0]);
-  if (!existsSync(weightsFile)) throw new CheckpointError(`${root}: no ${manifest.weightsManifest[0].paths[0]} (model.json lists it); the checkpoint is incomplete`);
-  const bytes = readFileSync(weightsFile);
-  const hash = sha256(bytes);
-  if (hash !== manifest.content_hash) throw new CheckpointError(`${weightsFile}: content hash ${hash.slice(0, 12)} does not match model.json (${manifest.content_hash.slice(0, 12)}); the file is corrupt`);
-  const tensors = tf.io.decodeWeights(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), manifest.weightsManifest[0].weights);
+  const tensors = readVerifiedWeights(root, manifest);
   try {
     for (const p of store.params.values()) {
       const t = tensors[p.name];

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 
 /** Usage errors (bad option, missing argument) exit 2, like bad input; 1 stays "it ran and failed". */
@@ -95,4 +98,16 @@ export function stopOnSigint(log: (line: string) => void): { signal: AbortSignal
     dispose: () => { for (const [name, handler] of Object.entries(handlers)) process.off(name, handler); },
     get exitCode() { return received ? STOPPED_EXIT_CODES[received] : undefined; },
   };
+}
+
+/**
+ * A fresh folder under the OS temp dir (TMPDIR) for a smoke run, removed when the process exits,
+ * also on Ctrl-C or SIGTERM (then with 130 or 143): a --quick run leaves nothing behind.
+ */
+export function temporaryFolder(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  // a signal's default action ends the process without 'exit' handlers: exit ourselves, which runs them
+  for (const [name, code] of Object.entries(STOPPED_EXIT_CODES)) process.once(name, () => process.exit(code));
+  return dir;
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,15 +38,35 @@ test('kd demo --quick: the shipped teacher, a baseline and a distilled student, 
   assert.equal(result.weight, 1, 'l2 gets the sweep\'s weight, not PaddleDetection\'s 100');
   assert.match(r.stderr, /distilled student \(l2, weight 1\): 3 steps/);
 
-  // --init: both students start from a checkpoint of the student config (here the baseline just trained)
+  // --init: both students start from a checkpoint of the student config (here the baseline just trained);
+  // without --work, in a temp folder removed at exit: nothing where it ran, nothing left in TMPDIR
   const init = join(work, 'baseline', 'model_final');
-  const again = spawnSync(process.execPath, [kd, 'demo', '--quick', '--init', init, '--method', 'fine_grained', '--weight', '0', '--work', join(tmp, 'again')],
-    { cwd: root, encoding: 'utf8', env: { ...process.env, KD_BACKEND: 'wasm' } });
+  const cwd = join(tmp, 'fresh-cwd');
+  const temp = join(tmp, 'TMPDIR');
+  mkdirSync(cwd);
+  mkdirSync(temp);
+  const again = spawnSync(process.execPath, [kd, 'demo', '--quick', '--init', init, '--method', 'fine_grained', '--weight', '0',
+    '--teacher', join(root, 'models/yolov3_r34_shapes'), '--student', join(root, 'configs/yolov3_mobilenet_v1_shapes.yml')],
+  { cwd, encoding: 'utf8', env: { ...process.env, KD_BACKEND: 'wasm', TMPDIR: temp } });
   assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stderr, /kd-demo-\w+.demo\.json \(a temp folder, removed now: give --work to keep it\)/);
+  assert.deepEqual(readdirSync(cwd), [], 'no output/ where it ran');
+  assert.deepEqual(readdirSync(temp).filter((f) => f.startsWith('kd-')), [], 'its temp folder is gone');
   assert.match(again.stderr, /both students start from .*baseline.model_final/);
   assert.match(again.stdout, /student, start\s+0\.\d\dM\s+\d+\.\d\d%\s+-/);
   assert.match(again.stdout, /student, fine_grained /);
   assert.match(again.stderr, /distill_loss 0\.000000/, '--weight reaches the loss');
+});
+
+test('kd demo --quick over a previous demo\'s --work: refused before any work, its demo.json untouched', () => {
+  const previous = join(tmp, 'previous');
+  mkdirSync(previous);
+  const result = join(previous, 'demo.json');
+  writeFileSync(result, '{"rows": []}\n');
+  const over = spawnSync(process.execPath, [kd, 'demo', '--quick', '--work', previous], { cwd: root, encoding: 'utf8' });
+  assert.equal(over.status, 2);
+  assert.match(over.stderr, /--work .*previous: holds a previous demo \(demo\.json\); give another --work/);
+  assert.equal(readFileSync(result, 'utf8'), '{"rows": []}\n');
 });
 
 test('kd demo: an unknown method, a missing teacher, a bad seed or weight is exit 2 with the option named, before any training', () => {

@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '@kd/config';
@@ -9,16 +8,19 @@ import { createYoloV3, loadCheckpoint } from '@kd/detection';
 import {
   ensureShapesDataset, loadTeacher, parseMethod, QUICK_OVERRIDES, scheduleOverrides, SHIPPED_STUDENT, SHIPPED_TEACHER, testMaps, trainStudent, type TestMaps,
 } from '@kd/trainer';
-import { exitTwoOnUsageError, nonNegativeInt, nonNegativeNumber, positiveInt, reportUserErrors } from './common.ts';
+import { exitTwoOnUsageError, nonNegativeInt, nonNegativeNumber, positiveInt, reportUserErrors, temporaryFolder } from './common.ts';
 
 interface DemoOptions {
-  quick?: boolean; steps?: number; method: string; weight?: number; teacher: string; init?: string | false; student: string; data: string; work: string; seed: number;
+  quick?: boolean; steps?: number; method: string; weight?: number; teacher: string; init?: string | false; student: string; data?: string; work?: string; seed: number;
 }
 
 /** One row of the closing table. */
 export interface DemoRow { model: string; params_m: number; map_11point: number; train_images_per_s?: number; eval_images_per_s: number }
 
 const log = (line: string) => process.stderr.write(`kd demo: ${line}\n`);
+
+/** Default --work: the two students and demo.json. */
+export const DEMO_WORK = 'output/demo-local';
 
 /** Default student steps: the schedule of the distillation-weight sweep (results/distill-sweep.md). */
 export const DEMO_STEPS = 120;
@@ -52,7 +54,7 @@ export function demoTable(rows: DemoRow[]): string {
 export function demoCommand(): Command {
   return exitTwoOnUsageError(new Command('demo'))
     .description('the first thing to run: distil a student from the shipped teacher next to a baseline student, then compare')
-    .option('--quick', 'a tiny generated dataset and tiny students, a few steps (a few seconds; for tests)')
+    .option('--quick', 'a tiny generated dataset and tiny students, a few steps (a few seconds; for tests), all in a temp folder removed at exit unless --work')
     .option('--steps <n>', `student steps (default ${DEMO_STEPS}; --quick: 3)`, positiveInt)
     .option('--method <name>', 'distillation method (l2, fine_grained, fine_grained_paper)', 'l2')
     .option('--weight <w>', 'distill weight (default: l2 1, as the sweep in results/distill-sweep.md found; other methods their loss\'s default)', nonNegativeNumber)
@@ -60,8 +62,8 @@ export function demoCommand(): Command {
     .option('--init <checkpoint>', `weights both students start from, a checkpoint of the student config (default ${SHIPPED_STUDENT}; --quick: none)`)
     .option('--no-init', 'both students start from the same random weights')
     .option('--student <file>', 'student config', 'configs/yolov3_mobilenet_v1_shapes.yml')
-    .option('--data <dir>', 'dataset (generated with kd make-dataset shapes on first use)', 'data/shapes')
-    .option('--work <dir>', 'where the two students are saved', 'output/demo-local')
+    .option('--data <dir>', 'dataset, generated with kd make-dataset shapes on first use (default data/shapes; --quick: a tiny one in WORK)')
+    .option('--work <dir>', `where the two students and demo.json are saved (default ${DEMO_WORK}; --quick: a temp folder removed at exit)`)
     .option('--seed <n>', 'seed of both students (same initial weights and batches)', nonNegativeInt, 0)
     .addHelpText('after', `
 Both students start from the same weights (by default the shipped baseline student, as
@@ -85,8 +87,12 @@ async function demo(opts: DemoOptions): Promise<void> {
   if (init !== undefined && !existsSync(join(init, 'model.json'))) {
     throw new ConfigError(`--init ${init}: no model.json there (or --no-init to start from random weights)`);
   }
+  // a smoke run (--quick) writes into a fresh temp folder, or into --work: never over a previous demo
+  const temp = opts.quick && opts.work === undefined ? temporaryFolder('kd-demo-') : undefined;
+  const work = opts.work ?? temp ?? DEMO_WORK;
+  if (opts.quick && existsSync(join(work, 'demo.json'))) throw new ConfigError(`--work ${work}: holds a previous demo (demo.json); give another --work`);
+  const data = opts.data ?? (opts.quick ? join(work, 'shapes') : 'data/shapes');
   const backend = await initBackend();
-  const data = opts.quick ? join(mkdtempSync(join(tmpdir(), 'kd-demo-')), 'shapes') : opts.data;
   await ensureShapesDataset(data, opts.quick === true, log);
   const base = [`dataset.dir=${data}`, `seed=${opts.seed}`, ...(opts.quick ? QUICK_OVERRIDES : [])];
   const studentDefaults = loadConfig(opts.student, base);
@@ -116,7 +122,7 @@ async function demo(opts: DemoOptions): Promise<void> {
       command: distilled ? 'distill' : 'baseline', studentConfig: opts.student, method, dataDir: data, teacher: teacherSource, backend: backend.name,
       init,
       overrides: [
-        ...base, `save_dir=${join(opts.work, method)}`, ...scheduleOverrides(studentDefaults, steps),
+        ...base, `save_dir=${join(work, method)}`, ...scheduleOverrides(studentDefaults, steps),
         ...(distilled && weight !== undefined ? [`distill.weight=${weight}`] : []),
       ],
     });
@@ -125,7 +131,7 @@ async function demo(opts: DemoOptions): Promise<void> {
   }
   teacher.store.dispose();
   const table = demoTable(rows);
-  writeFilesAtomic([{ path: join(opts.work, 'demo.json'), content: `${JSON.stringify({ steps, method: opts.method, weight: weight ?? null, init: init ?? null, data, rows }, null, 1)}\n` }]);
+  writeFilesAtomic([{ path: join(work, 'demo.json'), content: `${JSON.stringify({ steps, method: opts.method, weight: weight ?? null, init: init ?? null, data, rows }, null, 1)}\n` }]);
   process.stdout.write(`\n${table}\n\n`);
-  log(`${steps} steps per student; table also in ${join(opts.work, 'demo.json')}`);
+  log(`${steps} steps per student; table also in ${join(work, 'demo.json')}${temp ? ' (a temp folder, removed now: give --work to keep it)' : ''}`);
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,12 +71,11 @@ test('kd experiment --quick: a teacher, every method over two seeds, the JSON, t
   assert.match(init.stderr, /--init .*nowhere: no model\.json there/);
 });
 
-test('kd experiment --quick --jobs 2: runs in child processes, each with its log, records in task order', () => {
+test('kd experiment --quick --jobs 2: runs in child processes, each with its log (under OUT/runs without --work), records in task order', () => {
   const out = join(tmp, 'results-jobs');
-  const work = join(tmp, 'work-jobs');
-  const r = spawnSync(process.execPath, [kd, 'experiment', '--quick', '--seeds', '1', '--methods', 'baseline,l2', '--jobs', '2', '--out', out, '--work', work,
-    '-o', 'l2:distill.weight=0'],
-    { cwd: root, encoding: 'utf8', env: { ...process.env, KD_BACKEND: 'wasm' } });
+  const work = join(out, 'runs');
+  const args = [kd, 'experiment', '--quick', '--seeds', '1', '--methods', 'baseline,l2', '--jobs', '2', '--out', out, '-o', 'l2:distill.weight=0'];
+  const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', env: { ...process.env, KD_BACKEND: 'wasm' } });
   assert.equal(r.status, 0, r.stderr);
   const result = JSON.parse(readFileSync(join(out, 'experiment.json'), 'utf8'));
   assert.deepEqual(result.runs.map((x: { method: string; seed: number }) => `${x.method}:${x.seed}`), ['baseline:0', 'l2:0']);
@@ -85,6 +84,32 @@ test('kd experiment --quick --jobs 2: runs in child processes, each with its log
   assert.match(r.stderr, /l2, seed 0: started \(log /);
   // the method-scoped -o reached the child: zero weight, zero distill_loss
   assert.deepEqual(result.runs[1].curve.distill_loss, [0, 0, 0]);
+
+  // the same --out again: refused before any work, the first run's records untouched
+  const record = readFileSync(join(out, 'experiment.json'), 'utf8');
+  const again = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8' });
+  assert.equal(again.status, 2);
+  assert.match(again.stderr, /--out .*results-jobs: .*experiment\.json is a previous experiment's; give another --out/);
+  assert.equal(readFileSync(join(out, 'experiment.json'), 'utf8'), record);
+  // a previous run's checkpoints in --work are refused too (its trained teacher given, the students' runs)
+  const rerun = spawnSync(process.execPath, [...args.slice(0, -4), '--out', join(tmp, 'results-jobs-2'), '--work', work, '--teacher', join(work, 'teacher', 'model_final')],
+    { cwd: root, encoding: 'utf8' });
+  assert.equal(rerun.status, 2);
+  assert.match(rerun.stderr, /--work .*runs: .*baseline.seed0 holds a previous run; give another --work/);
+});
+
+test('kd experiment --quick without --out: everything in a temp folder, removed at exit; nothing in the working directory', () => {
+  const cwd = join(tmp, 'fresh-cwd');
+  const temp = join(tmp, 'TMPDIR');
+  mkdirSync(cwd);
+  mkdirSync(temp);
+  const r = spawnSync(process.execPath, [kd, 'experiment', '--quick', '--seeds', '1', '--methods', 'baseline',
+    '--student', join(root, 'configs/yolov3_mobilenet_v1_shapes.yml'), '--teacher-config', join(root, 'configs/yolov3_r34_shapes.yml')],
+  { cwd, encoding: 'utf8', env: { ...process.env, KD_BACKEND: 'wasm', TMPDIR: temp } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /kd-experiment-\w+ is a temp folder, removed now: give --out to keep the records/);
+  assert.deepEqual(readdirSync(cwd), [], 'no results/ or output/ where it ran');
+  assert.deepEqual(readdirSync(temp).filter((f) => f.startsWith('kd-')), [], 'its temp folder is gone');
 });
 
 test('chart axes: ticks of 1, 2, 2.5 or 5 x 10^k, at most 6, up to the first tick at or above the value', () => {

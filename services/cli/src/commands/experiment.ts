@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
@@ -13,14 +12,14 @@ import {
   ensureShapesDataset, loadTeacher, parseMethod, QUICK_OVERRIDES, runTraining, scheduleOverrides, SHIPPED_TEACHER, testMaps, trainStudent, type TeacherSource,
 } from '@kd/trainer';
 import { barChart, lineChart } from '../experiment/svg_charts.ts';
-import { collect, exitTwoOnUsageError, positiveInt, reportUserErrors } from './common.ts';
+import { collect, exitTwoOnUsageError, positiveInt, reportUserErrors, temporaryFolder } from './common.ts';
 
 /** The methods compared; `+unlabeled` mixes the dataset's unlabeled/ images into each batch. */
 export const EXPERIMENT_METHODS = ['baseline', 'l2', 'fine_grained', 'fine_grained_paper', 'fine_grained_paper+unlabeled'] as const;
 
 interface ExperimentOptions {
   quick?: boolean; seeds: number; steps?: number; methods: string; teacher?: string;
-  student: string; teacherConfig: string; data: string; out: string; work: string; jobs: number;
+  student: string; teacherConfig: string; data: string; out?: string; work?: string; jobs: number;
   /** Student overrides for every run, or for one method's runs as `METHOD:key=value`. */
   opt: string[];
   init?: string;
@@ -34,11 +33,14 @@ const kdBin = fileURLToPath(new URL('../../bin/kd.js', import.meta.url));
 const log = (line: string) => process.stderr.write(`kd experiment: ${line}\n`);
 const writeAtomic = (path: string, content: string) => writeFilesAtomic([{ path, content }]);
 
-/** `kd experiment`: teacher, then students per method and seed; results/experiment.{json,md} and charts. */
+/** Default --out: a run's records, table and charts; never results/, where only an explicit --out puts them. */
+export const EXPERIMENT_OUT = 'output/experiment';
+
+/** `kd experiment`: teacher, then students per method and seed; OUT/experiment.{json,md} and charts. */
 export function experimentCommand(): Command {
   return exitTwoOnUsageError(new Command('experiment'))
     .description('distillation experiment: baseline vs l2, fine_grained, fine_grained_paper (+unlabeled), several seeds each')
-    .option('--quick', 'tiny models, a tiny generated dataset, a few steps (a few seconds; for tests)')
+    .option('--quick', 'tiny models, a tiny generated dataset, a few steps (a few seconds; for tests): everything goes to a temp folder removed at exit, unless --out')
     .option('--seeds <n>', 'seeds per method', positiveInt, 3)
     .option('--steps <n>', 'student steps (default: the student config\'s max_iters; the schedule scales along)', positiveInt)
     .option('--methods <list>', 'comma-separated subset of the methods', EXPERIMENT_METHODS.join(','))
@@ -46,8 +48,8 @@ export function experimentCommand(): Command {
     .option('--student <file>', 'student config', 'configs/yolov3_mobilenet_v1_shapes.yml')
     .option('--teacher-config <file>', 'teacher config (only to train a missing teacher)', 'configs/yolov3_r34_shapes.yml')
     .option('--data <dir>', 'dataset (generated with kd make-dataset shapes if missing)', 'data/shapes')
-    .option('--out <dir>', 'where experiment.json, experiment.md and the charts go', 'results')
-    .option('--work <dir>', 'checkpoints and logs of the runs', 'output/experiment')
+    .option('--out <dir>', `where experiment.json, experiment.md and the charts go (default ${EXPERIMENT_OUT}; refused if it holds a previous experiment.json)`)
+    .option('--work <dir>', 'checkpoints and logs of the runs (default OUT/runs; refused if it holds a previous run)')
     .option('--jobs <n>', 'student runs at a time, each in its own process (one per core; logs in WORK/METHOD/seedK/log.txt)', positiveInt, 1)
     .option('--init <checkpoint>', 'weights every student starts from, a checkpoint of the student config (default: random init)')
     .option('-o, --opt <[method:]key=value>', 'override a student config key for every run, or with METHOD: for that method\'s runs only '
@@ -58,7 +60,7 @@ export function experimentCommand(): Command {
 }
 
 interface RunContext {
-  opts: ExperimentOptions; data: string; base: string[]; steps: number; logIter: number; backend: string; teacher: TeacherSource;
+  opts: ExperimentOptions; work: string; data: string; base: string[]; steps: number; logIter: number; backend: string; teacher: TeacherSource;
   /** The student schedule stretched to `steps` (the same for every run). */
   schedule: string[];
 }
@@ -85,7 +87,7 @@ async function runOne(ctx: RunContext, method: string, seed: number): Promise<Ex
   log(`${method}, seed ${seed}: ${steps} steps`);
   const { model, config, summary } = await trainStudent({
     command: 'experiment', studentConfig: opts.student, method, dataDir: data, teacher: ctx.teacher, backend: ctx.backend, init: opts.init,
-    overrides: [...base, ...methodOverrides(opts.opt, method, EXPERIMENT_METHODS), `seed=${seed}`, `save_dir=${runDir(opts.work, method, seed)}`, ...ctx.schedule],
+    overrides: [...base, ...methodOverrides(opts.opt, method, EXPERIMENT_METHODS), `seed=${seed}`, `save_dir=${runDir(ctx.work, method, seed)}`, ...ctx.schedule],
     onStep: (r) => {
       if (r.step % ctx.logIter !== 0 && r.step !== r.maxIters) return;
       curve.step.push(r.step);
@@ -99,13 +101,17 @@ async function runOne(ctx: RunContext, method: string, seed: number): Promise<Ex
   return { method, seed, steps, wall_s: summary.wall_s as number, map_11point, map_area, curve };
 }
 
+/** Child processes still running, stopped if this one exits first (an error, Ctrl-C): none outlives the experiment. */
+const children = new Set<ChildProcess>();
+process.once('exit', () => { for (const c of children) c.kill(); });
+
 /** One student run in a child process (--jobs): `kd experiment --run method:seed`, its log in a file. */
 function runInChild(ctx: RunContext, teacherDir: string, method: string, seed: number): Promise<ExperimentRun> {
-  const dir = runDir(ctx.opts.work, method, seed);
+  const dir = runDir(ctx.work, method, seed);
   mkdirSync(dir, { recursive: true });
   const args = [
     kdBin, 'experiment', '--run', `${method}:${seed}`, '--teacher', teacherDir, '--steps', String(ctx.steps), '--student', ctx.opts.student,
-    '--data', ctx.data, '--work', ctx.opts.work, ...(ctx.opts.quick ? ['--quick'] : []), ...(ctx.opts.init ? ['--init', ctx.opts.init] : []),
+    '--data', ctx.data, '--work', ctx.work, ...(ctx.opts.quick ? ['--quick'] : []), ...(ctx.opts.init ? ['--init', ctx.opts.init] : []),
     ...ctx.opts.opt.flatMap((o) => ['-o', o]),
   ];
   const logFile = join(dir, 'log.txt');
@@ -113,8 +119,10 @@ function runInChild(ctx: RunContext, teacherDir: string, method: string, seed: n
   log(`${method}, seed ${seed}: started (log ${logFile})`);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', fd, fd] });
+    children.add(child);
     child.on('error', reject);
     child.on('exit', (code) => {
+      children.delete(child);
       if (code !== 0) return reject(new Error(`${method}, seed ${seed} failed (exit ${code}); see ${logFile}`));
       const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as ExperimentRun;
       log(`${method}, seed ${seed}: mAP(0.50, 11point) = ${(100 * run.map_11point).toFixed(2)}%`);
@@ -145,24 +153,34 @@ function parseRun(spec: string, methods: readonly string[]): { method: string; s
 }
 
 async function experiment(opts: ExperimentOptions): Promise<void> {
-  if (opts.report) return reportOnly(opts.out);
+  if (opts.report) return reportOnly(opts.out ?? EXPERIMENT_OUT);
   const methods = opts.methods.split(',').map((m) => m.trim()).filter(Boolean);
   const unknown = methods.filter((m) => !(EXPERIMENT_METHODS as readonly string[]).includes(m));
   if (unknown.length > 0) throw new ConfigError(`--methods: unknown ${unknown.join(', ')} (known: ${EXPERIMENT_METHODS.join(', ')})`);
   const child = opts.run === undefined ? undefined : parseRun(opts.run, EXPERIMENT_METHODS);
   for (const m of methods) methodOverrides(opts.opt, m, EXPERIMENT_METHODS); // unknown method scopes fail before any run
   if (opts.init !== undefined && !existsSync(join(opts.init, 'model.json'))) throw new ConfigError(`--init ${opts.init}: no model.json there`);
+  const givenTeacher = opts.teacher ?? (opts.quick ? undefined : SHIPPED_TEACHER);
+  const trainsTeacher = givenTeacher === undefined || !existsSync(join(givenTeacher, 'model.json'));
+
+  // Where everything goes: --out (a smoke run: a temp folder), the runs in --work (default OUT/runs),
+  // --quick's tiny dataset in WORK too; never over a previous experiment (a child's folders are its parent's).
+  const temp = opts.quick && opts.out === undefined && !child ? temporaryFolder('kd-experiment-') : undefined;
+  const out = opts.out ?? temp ?? EXPERIMENT_OUT;
+  const work = opts.work ?? join(out, 'runs');
+  if (!child) refusePreviousRuns(out, work, methods, opts.seeds, trainsTeacher);
+  const data = opts.quick && !child ? join(work, 'shapes') : opts.data;
+
   const backend = await initBackend();
-  const data = opts.quick && !child ? join(mkdtempSync(join(tmpdir(), 'kd-experiment-')), 'shapes') : opts.data;
   await ensureShapesDataset(data, opts.quick === true, log);
   const base = [`dataset.dir=${data}`, ...(opts.quick ? QUICK_OVERRIDES : [])];
   const studentDefaults = loadConfig(opts.student, base);
   const steps = opts.steps ?? (opts.quick ? 3 : studentDefaults.max_iters);
 
   // The teacher: given, the shipped one, or trained now (same steps as the students).
-  let teacherDir = opts.teacher ?? (opts.quick ? '' : SHIPPED_TEACHER);
-  if (!teacherDir || !existsSync(join(teacherDir, 'model.json'))) {
-    const saveDir = join(opts.work, 'teacher');
+  let teacherDir = givenTeacher ?? '';
+  if (trainsTeacher) {
+    const saveDir = join(work, 'teacher');
     log(`training the teacher (${opts.teacherConfig}) into ${saveDir}`);
     const config = loadConfig(opts.teacherConfig, [...base, `save_dir=${saveDir}`, ...scheduleOverrides(loadConfig(opts.teacherConfig, base), steps)]);
     await runTraining({ command: 'experiment', configPath: opts.teacherConfig, overrides: base, config, backend: backend.name, model: createYoloV3(config) });
@@ -170,15 +188,15 @@ async function experiment(opts: ExperimentOptions): Promise<void> {
   }
   const { teacher, source: teacherSource, config: teacherConfig } = loadTeacher(teacherDir, data);
   const ctx: RunContext = {
-    opts, data, base, steps, logIter: studentDefaults.log_iter, backend: backend.name, teacher: teacherSource, schedule: scheduleOverrides(studentDefaults, steps),
+    opts, work, data, base, steps, logIter: studentDefaults.log_iter, backend: backend.name, teacher: teacherSource, schedule: scheduleOverrides(studentDefaults, steps),
   };
   if (child) {
     const run = await runOne(ctx, child.method, child.seed);
-    writeAtomic(join(runDir(opts.work, child.method, child.seed), 'run.json'), `${JSON.stringify(run)}\n`);
+    writeAtomic(join(runDir(work, child.method, child.seed), 'run.json'), `${JSON.stringify(run)}\n`);
     teacher.store.dispose();
     return;
   }
-  mkdirSync(opts.out, { recursive: true });
+  mkdirSync(out, { recursive: true });
   const teacherMaps = await testMaps(teacher, teacherConfig);
   const teacherResult: TeacherResult = { checkpoint: teacherDir, map_11point: teacherMaps.map_11point, map_area: teacherMaps.map_area };
   log(`teacher mAP(0.50, 11point) = ${(100 * teacherResult.map_11point).toFixed(2)}%`);
@@ -188,9 +206,25 @@ async function experiment(opts: ExperimentOptions): Promise<void> {
     () => (opts.jobs > 1 ? runInChild(ctx, teacherDir, method, seed) : runOne(ctx, method, seed))));
   // partial results survive an interrupted experiment
   const runs = await pool(tasks, opts.jobs, (done) =>
-    writeAtomic(join(opts.out, 'experiment.json'), `${JSON.stringify({ command, teacher: teacherResult, runs: done }, null, 1)}\n`));
-  writeReport(opts.out, { command, teacher: teacherResult, runs });
+    writeAtomic(join(out, 'experiment.json'), `${JSON.stringify({ command, teacher: teacherResult, runs: done }, null, 1)}\n`));
+  writeReport(out, { command, teacher: teacherResult, runs });
   teacher.store.dispose();
+  if (temp) log(`${temp} is a temp folder, removed now: give --out to keep the records, --work the checkpoints`);
+}
+
+/**
+ * An experiment's records and checkpoints are hours of work: refuse (before any) to write where a
+ * previous experiment left its experiment.json, or a run or trained teacher this one would redo.
+ */
+function refusePreviousRuns(out: string, work: string, methods: readonly string[], seeds: number, trainsTeacher: boolean): void {
+  const record = join(out, 'experiment.json');
+  if (existsSync(record)) {
+    throw new ConfigError(`--out ${out}: ${record} is a previous experiment's; give another --out (or --report to redraw its table and charts)`);
+  }
+  const dirs = methods.flatMap((m) => Array.from({ length: seeds }, (_, seed) => runDir(work, m, seed)));
+  for (const dir of trainsTeacher ? [join(work, 'teacher'), ...dirs] : dirs) {
+    if (existsSync(dir)) throw new ConfigError(`--work ${work}: ${dir} holds a previous run; give another --work`);
+  }
 }
 
 interface ExperimentRecord { command: string; teacher: TeacherResult; runs: ExperimentRun[] }

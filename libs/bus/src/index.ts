@@ -10,6 +10,7 @@ export {
   type BusEvent, type BusOptions, type EventBus,
 } from './types.ts';
 export { connectNatsBus, STREAM_MAX_AGE_MS } from './nats.ts';
+export { NATS_AUTH_VARIABLES, natsAuthOptions } from './nats_auth.ts';
 export { createInProcessBus, IN_PROCESS_RETAINED_EVENTS } from './memory.ts';
 
 /**

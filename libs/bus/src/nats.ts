@@ -15,6 +15,7 @@ import {
   type BusEvent, type BusOptions, type EventBus,
 } from './types.ts';
 import { settledBefore, Signal, sleep, unlessSignal } from './signal.ts';
+import { natsAuthOptions } from './nats_auth.ts';
 
 /** Stream retention: events older than this are discarded by the server. */
 export const STREAM_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
@@ -104,6 +105,7 @@ class NatsBus implements EventBus {
       reconnectTimeWait: RECONNECT_WAIT_MS,
       timeout: 2_000,
       pingInterval: 10_000,
+      ...natsAuthOptions(),
     };
   }
 

@@ -5,7 +5,7 @@
 export { trainLoop, type LoopLosses, type LoopStep, type StepReport, type TrainLoopOptions, type TrainSummary } from './loop.ts';
 export { formatDuration, SmoothedValue } from './smoothed.ts';
 export { ProgressBar, progressReporter } from './progress.ts';
-export { stderrLog, type Log } from './log.ts';
+export { stderrLog, stderrWarning, type Log } from './log.ts';
 export { evaluateOnTest, runTraining, type Distillation, type RunTrainingOptions } from './detection_training.ts';
 export { isServiceAddress, prepareDistillation, type PreparedDistillation, type TeacherChoice } from './distillation_setup.ts';
 export { isClassifierConfig, runClassifier, type ClassifierRunOptions } from './classifier_training.ts';
@@ -16,7 +16,7 @@ export {
 export type { ImageBatch, TeacherSource } from './teacher/source.ts';
 export { InProcessTeacher } from './teacher/in_process.ts';
 export { GrpcTeacher } from './teacher/grpc_teacher.ts';
-export { GrpcTeacherClient, TeacherUnavailableError, type GrpcTeacherOptions } from './teacher/grpc_client.ts';
+export { GrpcTeacherClient, TEACHER_AUTH_PREFIX, TeacherUnavailableError, type GrpcTeacherOptions } from './teacher/grpc_client.ts';
 export { parseTeacherAddress, TeacherAddressError } from './teacher/address.ts';
 export { TeacherResponseError } from './teacher/wire.ts';
 export { TeacherTargets, type TeacherWait } from './teacher/targets.ts';

@@ -2,7 +2,7 @@
 // (evaluator, health, reflection), the CheckpointSaved consumer and the telemetry endpoint,
 // plus the orderly shutdown of all of it.
 import { resolve } from 'node:path';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { connectBus } from '@kd/bus';
 import { startTelemetryServer, type Logger, type TelemetryServer } from '@kd/telemetry';
@@ -53,12 +53,12 @@ export async function startEvaluator(options: EvaluatorOptions, log: Logger): Pr
   const evaluator = new Evaluator({ store, thread, metrics, bus, log });
   const service = new EvaluatorService({ evaluator, metrics, log });
   const health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'SERVING' as const])));
-  const server = new Server();
+  const server = new Server({ interceptors: options.auth.interceptors((refused) => log.warn({ ...refused }, 'call refused: bearer token')) });
   service.addToServer(server);
   health.addToServer(server);
   addReflection(server);
   const port = await new Promise<number>((res, reject) =>
-    server.bindAsync(`${options.host}:${options.port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : res(p))),
+    server.bindAsync(`${options.host}:${options.port}`, options.auth.credentials, (err, p) => (err ? reject(err) : res(p))),
   );
 
   const consumer = new CheckpointConsumer({ bus, evaluator, metrics, log, durable: options.durable });

@@ -1,6 +1,6 @@
 // Wiring of one teacher replica: model, batcher, gRPC server (teacher, health, reflection)
 // and the telemetry endpoint, plus the orderly shutdown of all of it.
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { startTelemetryServer, type Logger, type TelemetryServer } from '@kd/telemetry';
 import { DynamicBatcher } from './batcher.ts';
@@ -10,6 +10,9 @@ import type { TeacherOptions } from './options.ts';
 import { InferPipeline, type TeacherBatcher } from './pipeline.ts';
 import { addReflection } from './reflection.ts';
 import { TeacherService } from './server.ts';
+
+/** How long calls on a connection past its --max-connection-age-s may still run, ms. */
+const MAX_CONNECTION_AGE_GRACE_MS = 30_000;
 
 /** Health-checked service names: "" is the whole server. */
 export const HEALTH_SERVICES = ['', 'kd.v1.TeacherService'] as const;
@@ -51,12 +54,18 @@ export async function startTeacher(options: TeacherOptions, log: Logger): Promis
   const server = new Server({
     'grpc.max_receive_message_length': options.maxMessageBytes,
     'grpc.max_send_message_length': options.maxMessageBytes,
+    // a connection lives at most this long, then drains: clients reconnect, re-resolve, and
+    // replicas added since (an autoscaled Deployment) get their share
+    ...(options.maxConnectionAgeMs > 0 ? {
+      'grpc.max_connection_age_ms': options.maxConnectionAgeMs, 'grpc.max_connection_age_grace_ms': MAX_CONNECTION_AGE_GRACE_MS,
+    } : {}),
+    interceptors: options.auth.interceptors((refused) => log.warn({ ...refused }, 'call refused: bearer token')),
   });
   service.addToServer(server);
   health.addToServer(server);
   addReflection(server);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${options.host}:${options.port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(`${options.host}:${options.port}`, options.auth.credentials, (err, p) => (err ? reject(err) : resolve(p))),
   );
 
   let serving = true;

@@ -1,6 +1,7 @@
 // Entry of the teacher service process: `node --import tsx services/teacher/src/main.ts --weights DIR`.
 // Flags, start, the one stdout line, and signals; everything else logs to stderr.
 import { CommanderError } from 'commander';
+import { AuthConfigError } from '@kd/grpc-auth';
 import { createLogger, serveUntilSignalled } from '@kd/telemetry';
 import { startTeacher } from './app.ts';
 import { TeacherOptionsError, teacherCommand, teacherOptions } from './options.ts';
@@ -16,7 +17,7 @@ try {
 } catch (error) {
   // commander has printed its own errors (and --help) already
   if (error instanceof CommanderError) process.exit(error.exitCode);
-  if (error instanceof TeacherOptionsError) {
+  if (error instanceof TeacherOptionsError || error instanceof AuthConfigError) {
     process.stderr.write(`kd-teacher: error: ${error.message}\n`);
     process.exit(1);
   }
@@ -28,5 +29,7 @@ const log = createLogger({ service: 'teacher', base: { replica: options.replicaI
 await serveUntilSignalled({
   log, host: options.host, draining: 'requests in flight', graceMs: SHUTDOWN_GRACE_MS,
   start: () => startTeacher(options, log),
-  describe: () => ({ maxBatch: options.maxBatch, maxQueue: options.maxQueue, maxQueueDelayMs: options.maxQueueDelayMs }),
+  describe: () => ({
+    maxBatch: options.maxBatch, maxQueue: options.maxQueue, maxQueueDelayMs: options.maxQueueDelayMs, transport: options.auth.transport, token: options.auth.token,
+  }),
 });

@@ -1,6 +1,7 @@
 // The service's command line: every flag with its unit and default, checked into TeacherOptions.
 import { hostname } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
+import { addServerAuthOptions, serverAuth, serverAuthSettings, type ServerAuth } from '@kd/grpc-auth';
 import { MAX_MESSAGE_BYTES } from '@kd/proto';
 import { metricsPortOption, metricsPortOrNull } from '@kd/telemetry';
 
@@ -17,6 +18,10 @@ export interface TeacherOptions {
   maxQueue: number;
   maxMessageBytes: number;
   replicaId: string;
+  /** A client connection is closed (gracefully) after this long, ms; 0 = never. */
+  maxConnectionAgeMs: number;
+  /** TLS / mutual TLS credentials and the bearer token, files read and checked. */
+  auth: ServerAuth;
 }
 
 function integer(min: number, what: string) {
@@ -32,7 +37,7 @@ const port = integer(0, 'a port');
 
 /** The `kd-teacher` command; parse it with .parse(argv) and read .opts() via teacherOptions(). */
 export function teacherCommand(): Command {
-  return new Command('kd-teacher')
+  return addServerAuthOptions(new Command('kd-teacher')
     .description('Serves a kd YOLOv3 teacher over gRPC (kd.v1.TeacherService): raw head outputs for distillation, with a dynamic batcher.')
     .requiredOption('--weights <dir>', '(required) teacher checkpoint folder (model.json + weights.bin), e.g. models/yolov3_r34_shapes')
     .option('--host <address>', 'interface for gRPC and metrics; use 0.0.0.0 in a container', '127.0.0.1')
@@ -42,11 +47,14 @@ export function teacherCommand(): Command {
     .option('--max-queue-delay-ms <ms>', 'longest wait, in milliseconds, for more requests to fill a batch', integer(0, '--max-queue-delay-ms'), 5)
     .option('--max-queue <images>', 'most images queued (admitted, not yet running); past it requests get RESOURCE_EXHAUSTED at once', integer(1, '--max-queue'), 64)
     .option('--max-message-mb <MiB>', 'largest gRPC message in or out, in MiB; bigger messages get RESOURCE_EXHAUSTED from grpc-js', integer(1, '--max-message-mb'), MAX_MESSAGE_BYTES / 2 ** 20)
-    .option('--replica-id <id>', 'id in responses, logs and metrics (default: <hostname>-<pid>)')
+    .option('--max-connection-age-s <seconds>', 'close each client connection after this long (in-flight calls get 30 s more); clients reconnect, so replicas added since get traffic; 0: never', integer(0, '--max-connection-age-s'), 0)
+    .option('--replica-id <id>', 'id in responses, logs and metrics (default: <hostname>-<pid>)'))
     .addHelpText('after', `
 Prints one line, "listening on HOST:PORT", on stdout once it serves; logs go to stderr as JSON lines.
 SIGTERM/SIGINT: health goes NOT_SERVING, new requests get UNAVAILABLE, requests in flight finish,
 then it exits 0 (1 if they did not finish within 8 s). Also serves grpc.health.v1 and server reflection.
+With --token-file every call but grpc.health.v1 needs "authorization: Bearer TOKEN" (else UNAUTHENTICATED);
+clients (kd distill, kd serve trainer) read KD_TEACHER_TOKEN(_FILE) and KD_TEACHER_TLS_CA/_CERT/_KEY.
 
 Environment:
   KD_BACKEND     tfjs backend: auto (default), tensorflow (tfjs-node-gpu/tfjs-node if installed), wasm, cpu
@@ -59,11 +67,11 @@ export class TeacherOptionsError extends Error {
   override name = 'TeacherOptionsError';
 }
 
-/** Checked options of a parsed teacherCommand(); throws TeacherOptionsError on inconsistent flags. */
+/** Checked options of a parsed teacherCommand(); throws TeacherOptionsError on inconsistent flags, AuthConfigError on unusable TLS/token files. */
 export function teacherOptions(command: Command): TeacherOptions {
   const o = command.opts<{
     weights: string; host: string; port: number; metricsPort: number; maxBatch: number; maxQueueDelayMs: number;
-    maxQueue: number; maxMessageMb: number; replicaId?: string;
+    maxQueue: number; maxMessageMb: number; maxConnectionAgeS: number; replicaId?: string;
   }>();
   if (o.maxQueue < o.maxBatch) throw new TeacherOptionsError(`--max-queue ${o.maxQueue} is below --max-batch ${o.maxBatch}; a full batch could never queue.`);
   return {
@@ -76,5 +84,7 @@ export function teacherOptions(command: Command): TeacherOptions {
     maxQueue: o.maxQueue,
     maxMessageBytes: o.maxMessageMb * 2 ** 20,
     replicaId: o.replicaId ?? `${hostname()}-${process.pid}`,
+    maxConnectionAgeMs: o.maxConnectionAgeS * 1000,
+    auth: serverAuth(serverAuthSettings(command.opts())),
   };
 }

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { channelCredentials, clientAuthFromEnv, clientAuthVariables, clientOptions, describeClientAuth, type ClientAuth } from '@kd/grpc-auth';
 import { headSpecOf } from '@kd/distill';
 import type { HeadSpec } from '@kd/detection';
 import { GRPC_MESSAGE_OPTIONS, TeacherServiceClient, type GetSpecResponse, type InferRequest, type InferResponse, type TeacherSpec } from '@kd/proto';
@@ -27,7 +28,12 @@ export interface GrpcTeacherOptions {
   connectSeconds?: number;
   /** Called each time a request is sent to another replica after one failed. */
   onFailover?: () => void;
+  /** TLS and token; default: from the KD_TEACHER_* variables (clientAuthFromEnv(TEACHER_AUTH_PREFIX)). */
+  auth?: ClientAuth;
 }
+
+/** The environment variables of the teacher client's TLS and token: KD_TEACHER_TLS_CA, KD_TEACHER_TOKEN_FILE, ... */
+export const TEACHER_AUTH_PREFIX = 'KD_TEACHER';
 
 /** One replica endpoint; `downUntil` keeps a failed one out of rotation for a while. */
 interface Replica {
@@ -72,12 +78,14 @@ export class GrpcTeacherClient {
   /** Connects to the replicas, fetches every reachable one's spec and checks they agree. */
   static async connect(o: GrpcTeacherOptions): Promise<GrpcTeacherClient> {
     const { targets, balanced } = parseTeacherAddress(o.address);
+    const auth = o.auth ?? clientAuthFromEnv(TEACHER_AUTH_PREFIX);
     const options = {
       ...GRPC_MESSAGE_OPTIONS,
+      ...clientOptions(auth),
       ...(balanced ? { 'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }) } : {}),
     };
     const replicas: Replica[] = targets.map((target) => ({
-      target, client: new TeacherServiceClient(target, credentials.createInsecure(), options), downUntil: 0, failures: 0,
+      target, client: new TeacherServiceClient(target, channelCredentials(auth), options), downUntil: 0, failures: 0,
     }));
     const deadline = Date.now() + (o.connectSeconds ?? 30) * 1000;
     let answers: Array<{ replica: Replica; response: GetSpecResponse }> = [];
@@ -86,6 +94,13 @@ export class GrpcTeacherClient {
       const settled = await Promise.allSettled(replicas.map((r) => getSpec(r.client, Math.min(10, o.timeoutSeconds))));
       answers = settled.flatMap((s, i) => (s.status === 'fulfilled' ? [{ replica: replicas[i], response: s.value }] : []));
       lastErrors = settled.flatMap((s, i) => (s.status === 'rejected' ? [`${replicas[i].target}: ${describeError(s.reason)}`] : []));
+      const refused = settled.find((s) => s.status === 'rejected' && (s.reason as Partial<ServiceError>).code === status.UNAUTHENTICATED);
+      if (refused) {
+        // a token problem does not go away by waiting
+        for (const r of replicas) r.client.close();
+        const v = clientAuthVariables(TEACHER_AUTH_PREFIX);
+        throw new TeacherUnavailableError(`the teacher at ${o.address} refused this client (${describeError((refused as PromiseRejectedResult).reason)}): set ${v.token} or ${v.tokenFile} to the token of the teacher's --token-file`);
+      }
       if (answers.length > 0 || Date.now() + wait > deadline) break;
       if (wait === BACKOFF_MS.first) o.log(`waiting for the teacher at ${o.address} (${lastErrors.join('; ')})`);
       await sleep(wait);
@@ -104,7 +119,7 @@ export class GrpcTeacherClient {
     for (const e of lastErrors) o.log(`warning: teacher replica ${e} (will retry it)`);
     const head = headSpecOf(first.spec!);
     const teacher = new GrpcTeacherClient(o, replicas, first.spec!, first.specHash, head);
-    o.log(`teacher ${teacher.describe()}: ${answers.length - replicas.filter((r) => r.refused).length} of ${replicas.length} replicas up, spec ${first.specHash.slice(0, 19)}`);
+    o.log(`teacher ${teacher.describe()}: ${answers.length - replicas.filter((r) => r.refused).length} of ${replicas.length} replicas up, spec ${first.specHash.slice(0, 19)}, ${describeClientAuth(auth)}`);
     return teacher;
   }
 

@@ -1,5 +1,6 @@
 // The evaluator service's gRPC API as promises (ts-proto's client is callback-style).
-import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { channelCredentials, clientAuthFromEnv, clientOptions, type ClientAuth } from '@kd/grpc-auth';
 import {
   EvaluationState, EvaluatorServiceClient, GRPC_MESSAGE_OPTIONS, type EvaluateRequest, type EvaluationReport, type GetReportRequest,
 } from '@kd/proto';
@@ -9,11 +10,15 @@ export class EvaluationFailedError extends Error {
   override name = 'EvaluationFailedError';
 }
 
+/** The environment variables of the evaluator client's TLS and token: KD_EVALUATOR_TLS_CA, KD_EVALUATOR_TOKEN_FILE, ... */
+export const EVALUATOR_AUTH_PREFIX = 'KD_EVALUATOR';
+
 export class EvaluatorClient {
   private readonly client: EvaluatorServiceClient;
 
-  constructor(address: string) {
-    this.client = new EvaluatorServiceClient(address, credentials.createInsecure(), GRPC_MESSAGE_OPTIONS);
+  /** `auth` defaults to the KD_EVALUATOR_* variables (throws AuthConfigError when they are unusable). */
+  constructor(address: string, auth: ClientAuth = clientAuthFromEnv(EVALUATOR_AUTH_PREFIX)) {
+    this.client = new EvaluatorServiceClient(address, channelCredentials(auth), { ...GRPC_MESSAGE_OPTIONS, ...clientOptions(auth) });
   }
 
   /** Evaluate, waiting as long as the evaluator's queue takes; a FAILED report throws EvaluationFailedError. */

@@ -18,7 +18,7 @@ export function collect(value: string, previous: string[]): string[] {
 /** Error classes whose messages already name the file, key or record a user must fix. */
 const USER_ERRORS = new Set([
   'ConfigError', 'CheckpointError', 'DatasetConfigError', 'VocDatasetError', 'LoaderError', 'HeadPairingError', 'DistillConfigError',
-  'BackendUnavailableError', 'TeacherMismatchError', 'TeacherSpecError', 'TeacherUnavailableError', 'TeacherAddressError',
+  'BackendUnavailableError', 'TeacherMismatchError', 'TeacherSpecError', 'TeacherUnavailableError', 'TeacherAddressError', 'AuthConfigError',
 ]);
 
 /**

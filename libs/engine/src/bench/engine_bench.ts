@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, useBackend } from '../backend.ts';
 import { createBenchmarkModel, type BenchmarkModel } from './benchmark_model.ts';
+import { benchmarkLoss } from './benchmark_loss.ts';
+import { ReplicatedBenchStep } from './replicated_bench_step.ts';
 import { relativeError } from '../relative_error.ts';
 
 export interface EngineBenchOptions {
@@ -11,6 +13,14 @@ export interface EngineBenchOptions {
   size: number;
   /** Also time the cpu backend (slow: minutes per step at the full size). */
   cpu: boolean;
+  /** Also time the step split over two replicas (this thread and a worker thread), as `replicas: 2`. */
+  replicas2?: boolean;
+  /**
+   * Timing rounds (default 1); each figure is the median over rounds of each round's median.
+   * `betweenRounds` runs after each round's timing: a peer timed in alternation with kd.
+   */
+  rounds?: number;
+  betweenRounds?: (round: number) => Promise<void>;
   /** Called with a line of progress; the bench takes minutes with `cpu`. */
   progress?: (line: string) => void;
 }
@@ -21,6 +31,10 @@ export interface EngineBenchResult {
   input_size: number;
   forward_ms: number;
   train_step_ms: number;
+  /** The same batch's step over two worker-thread replicas (data-parallel `replicas: 2`); null when not timed. */
+  replicas2_train_step_ms: number | null;
+  /** Each round's medians, in order (the figures above are their medians). */
+  rounds: Array<{ forward_ms: number; train_step_ms: number; replicas2_train_step_ms: number | null }>;
   /** null when the cpu backend was skipped. */
   cpu_train_step_ms: number | null;
   /** max |g - g_cpu| / max |g_cpu| over all parameter gradients of one batch; null without cpu. */
@@ -29,9 +43,9 @@ export interface EngineBenchResult {
   speedup_over_cpu: number | null;
 }
 
-export const defaultEngineBench: EngineBenchOptions = { repeats: 10, warmup: 3, batch: 8, size: 160, cpu: true };
+export const defaultEngineBench: EngineBenchOptions = { repeats: 10, warmup: 3, batch: 8, size: 160, cpu: true, replicas2: true };
 
-const lossOf = (model: BenchmarkModel, x: tf.Tensor4D): tf.Scalar => tf.mean(tf.square(model.forward(x)));
+const lossOf = benchmarkLoss;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -64,6 +78,34 @@ function gradients(model: BenchmarkModel, x: tf.Tensor4D): Float32Array {
     const { grads } = tf.variableGrads(() => lossOf(model, x), model.variables);
     return tf.concat(model.variables.map((v) => grads[v.name].flatten())).dataSync() as Float32Array;
   });
+}
+
+/** timeMs for an asynchronous step. */
+async function timeMsAsync(f: () => Promise<void>, repeats: number, warmup: number): Promise<number> {
+  for (let i = 0; i < warmup; i++) await f();
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const start = performance.now();
+    await f();
+    times.push(performance.now() - start);
+  }
+  return median(times);
+}
+
+/** Median ms of the benchmark step split over two replicas, on a fresh model and optimizer. */
+async function timeReplicas2(opts: EngineBenchOptions, backend: string): Promise<number> {
+  const model = createBenchmarkModel(1);
+  const shape: [number, number, number, number] = [opts.batch, opts.size, opts.size, 3];
+  const images = tf.tidy(() => tf.randomNormal(shape, 0, 1, 'float32', 7).dataSync() as Float32Array);
+  const optimizer = tf.train.adam(1e-3);
+  const replicated = await ReplicatedBenchStep.start(model, backend);
+  try {
+    return await timeMsAsync(() => replicated.run(images, shape, optimizer), opts.repeats, opts.warmup);
+  } finally {
+    await replicated.close();
+    optimizer.dispose();
+    tf.dispose(model.variables);
+  }
 }
 
 interface Measured { trainMs: number; forwardMs: number | null; grads: Float32Array }
@@ -124,9 +166,19 @@ export async function profileTrainStep(opts: EngineBenchOptions): Promise<Kernel
 export async function runEngineBench(opts: EngineBenchOptions): Promise<EngineBenchResult> {
   const log = opts.progress ?? (() => {});
   const backend = await initBackend();
-  log(`timing ${backend.name}: ${opts.warmup} warm-up + ${opts.repeats} timed runs each`);
-  const main = measure(opts, opts.repeats, opts.warmup, true);
-  const forwardMs = main.forwardMs as number; // timed: timeForward is true
+  const rounds: EngineBenchResult['rounds'] = [];
+  let grads: Float32Array | undefined;
+  const roundCount = opts.rounds ?? 1;
+  for (let round = 0; round < roundCount; round++) {
+    log(`${roundCount > 1 ? `round ${round + 1}/${roundCount}: ` : ''}timing ${backend.name}: ${opts.warmup} warm-up + ${opts.repeats} timed runs each${opts.replicas2 ? ', then 2 replicas' : ''}`);
+    const main = measure(opts, opts.repeats, opts.warmup, true);
+    grads ??= main.grads;
+    const replicas2 = opts.replicas2 ? await timeReplicas2(opts, backend.name) : null;
+    rounds.push({ forward_ms: main.forwardMs as number, train_step_ms: main.trainMs, replicas2_train_step_ms: replicas2 });
+    await opts.betweenRounds?.(round);
+  }
+  const forwardMs = median(rounds.map((r) => r.forward_ms));
+  const trainMs = median(rounds.map((r) => r.train_step_ms));
   let cpu: Measured | undefined;
   if (opts.cpu) {
     log('timing the cpu backend: one gradient pass (the warm-up) + 1 timed train step (slow)');
@@ -139,10 +191,12 @@ export async function runEngineBench(opts: EngineBenchOptions): Promise<EngineBe
     batch: opts.batch,
     input_size: opts.size,
     forward_ms: forwardMs,
-    train_step_ms: main.trainMs,
+    train_step_ms: trainMs,
+    replicas2_train_step_ms: opts.replicas2 ? median(rounds.map((r) => r.replicas2_train_step_ms as number)) : null,
+    rounds,
     cpu_train_step_ms: cpu?.trainMs ?? null,
-    grad_max_rel_err: cpu ? relativeError(cpu.grads, main.grads) : null,
-    train_step_over_forward: main.trainMs / forwardMs,
-    speedup_over_cpu: cpu ? cpu.trainMs / main.trainMs : null,
+    grad_max_rel_err: cpu && grads ? relativeError(cpu.grads, grads) : null,
+    train_step_over_forward: trainMs / forwardMs,
+    speedup_over_cpu: cpu ? cpu.trainMs / trainMs : null,
   };
 }

@@ -10,7 +10,12 @@ let logger: Logger | undefined;
  * message`), through the same pino logger the services use. Always at info: these lines are
  * the command's output (progress, results), not debugging.
  */
-export const stderrLog: Log = (line) => {
+export const stderrLog: Log = (line) => kdLogger().info(line);
+
+/** A warning on the same log (`... - WARN - message`): a skipped file, a process warning. */
+export const stderrWarning: Log = (line) => kdLogger().warn(line);
+
+function kdLogger(): Logger {
   logger ??= createLogger({ service: 'kd', level: 'info', format: LogFormat.paddle });
-  logger.info(line);
-};
+  return logger;
+}

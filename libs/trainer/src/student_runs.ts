@@ -37,12 +37,16 @@ export async function ensureShapesDataset(dir: string, quick: boolean, log: (lin
 
 export interface TestMaps { map_11point: number; map_area: number; eval_images_per_s: number }
 
-/** mAP(0.50) with 11point and area on the config's test split, and inference images/s. */
-export async function testMaps(model: YoloV3, config: KdConfig): Promise<TestMaps> {
+/**
+ * mAP(0.50) with 11point and area on the config's test split, and inference images/s;
+ * `progress` (e.g. a progressReporter's) hears of every batch, skipped images counted as done.
+ */
+export async function testMaps(model: YoloV3, config: KdConfig, progress?: (done: number, total: number) => void): Promise<TestMaps> {
   const testSet = await openSplit(config, 'test');
   const loader = evalLoaderFor(config, testSet);
+  const onBatch = progress && ((done: number) => progress(done + Object.keys(loader.stats().skipped).length, testSet.records.length));
   try {
-    const { detections, images, inferenceSeconds } = await detect(model, loader, config, testSet.classes);
+    const { detections, images, inferenceSeconds } = await detect(model, loader, config, testSet.classes, onBatch);
     const gt = groundTruthOf(testSet.records);
     return {
       map_11point: evaluateVoc(gt, detections, testSet.classes, '11point').mAP,

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { stderrWarning } from '@kd/trainer';
 import { benchCommand } from './commands/bench.ts';
 import { clusterCommand } from './commands/cluster.ts';
 import { dataCommands } from './commands/data.ts';
@@ -13,6 +14,11 @@ import { mapCommand } from './commands/map.ts';
 import { makeDatasetCommand } from './commands/make_dataset.ts';
 import { serveCommand } from './commands/serve.ts';
 import { trainCommand } from './commands/train.ts';
+
+// Node prints a process warning as "(node:PID) DataWarning: ... (Use `node --trace-warnings ...`)";
+// kd's (the loaders' skipped files) and Node's own are lines of kd's log instead.
+process.removeAllListeners('warning');
+process.on('warning', (w) => stderrWarning(w.name === 'DataWarning' ? w.message : `${w.name}: ${w.message}`));
 
 const program = new Command('kd')
   .description('Knowledge distillation for object detectors: a teacher service, student trainers, VOC mAP.')

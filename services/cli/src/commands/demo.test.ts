@@ -37,6 +37,11 @@ test('kd demo --quick: the shipped teacher, a baseline and a distilled student, 
   assert.equal(result.init, null, '--quick starts from random weights');
   assert.equal(result.weight, 1, 'l2 gets the sweep\'s weight, not PaddleDetection\'s 100');
   assert.match(r.stderr, /distilled student \(l2, weight 1\): 3 steps/);
+  // the table ends with what it shows; the teacher's step is its last run's, not its whole training
+  assert.match(r.stdout, /\nThe distilled student \(l2, weight 1\) ends .* after 3 steps on the same batches\. One seed \(0\), so a difference this size may be noise: over \d+ seeds/);
+  assert.equal(result.verdict, /\nThe distilled student .*/.exec(r.stdout)![0].slice(1));
+  assert.match(r.stderr, /teacher ResNet from .* \(saved at step \d+ of its last training run; models\/README\.md: its whole schedule\)/);
+  assert.match(r.stderr, /kd demo: evaluating the teacher: test images 4\/4 \(100%\) done/);
 
   // --init: both students start from a checkpoint of the student config (here the baseline just trained);
   // without --work, in a temp folder removed at exit: nothing where it ran, nothing left in TMPDIR
@@ -54,6 +59,7 @@ test('kd demo --quick: the shipped teacher, a baseline and a distilled student, 
   assert.deepEqual(readdirSync(temp).filter((f) => f.startsWith('kd-')), [], 'its temp folder is gone');
   assert.match(again.stderr, /both students start from .*baseline.model_final/);
   assert.match(again.stdout, /student, start\s+0\.\d\dM\s+\d+\.\d\d%\s+-/);
+  assert.match(again.stdout, /"student, start" is .*model_final, the weights both students start from\. The distilled student \(fine_grained, weight 0\)/);
   assert.match(again.stdout, /student, fine_grained /);
   assert.match(again.stderr, /distill_loss 0\.000000/, '--weight reaches the loss');
 });

@@ -1,13 +1,16 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '@kd/config';
 import { writeFilesAtomic } from '@kd/data';
 import { initBackend } from '@kd/engine';
 import { createYoloV3, loadCheckpoint } from '@kd/detection';
 import {
-  ensureShapesDataset, loadTeacher, parseMethod, QUICK_OVERRIDES, scheduleOverrides, SHIPPED_STUDENT, SHIPPED_TEACHER, testMaps, trainStudent, type TestMaps,
+  ensureShapesDataset, loadTeacher, parseMethod, progressReporter, QUICK_OVERRIDES, scheduleOverrides, SHIPPED_STUDENT, SHIPPED_TEACHER, testMaps, trainStudent, type TestMaps,
 } from '@kd/trainer';
+import { verdict, type ExperimentEvidence } from '../cluster/report.ts';
+import { experimentGain } from '../experiment/report.ts';
 import { exitTwoOnUsageError, nonNegativeInt, nonNegativeNumber, positiveInt, reportUserErrors, temporaryFolder } from './common.ts';
 
 interface DemoOptions {
@@ -37,6 +40,15 @@ export const DEMO_DISTILL_WEIGHTS: Record<string, number> = { l2: 1 };
  * for the demo's method (relative to the repository): one demo run is a single seed.
  */
 export const DEMO_EVIDENCE = 'results/experiment-teacher5/experiment.json';
+
+/** The repository, where DEMO_EVIDENCE lies (the cli may run from another folder). */
+const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
+
+/** The committed experiment's paired gain for the method over its seeds, if it has one. */
+export function demoEvidence(method: string): ExperimentEvidence | undefined {
+  const gain = experimentGain(join(REPO, DEMO_EVIDENCE), method);
+  return gain && { file: DEMO_EVIDENCE, ...gain };
+}
 
 /** The closing table, as plain text. */
 export function demoTable(rows: DemoRow[]): string {
@@ -69,7 +81,8 @@ export function demoCommand(): Command {
 Both students start from the same weights (by default the shipped baseline student, as
 PaddleDetection's students start from pretrained weights) and see the same batches; the
 distilled one also learns from the teacher's outputs. Ends with a table of teacher, start,
-baseline and distilled mAP and images/s, also written to WORK/demo.json.`)
+baseline and distilled mAP and images/s, and a sentence on what it shows (one seed; the
+several-seed result of ${DEMO_EVIDENCE}), also written to WORK/demo.json.`)
     .action((opts: DemoOptions) => reportUserErrors('demo', () => demo(opts)));
 }
 
@@ -100,18 +113,24 @@ async function demo(opts: DemoOptions): Promise<void> {
   const weight = opts.weight ?? DEMO_DISTILL_WEIGHTS[loss];
 
   const { teacher, source: teacherSource, config: teacherConfig, step } = loadTeacher(opts.teacher, data, studentDefaults.eval_reader);
-  log(`teacher ${teacherConfig.backbone.name} from ${opts.teacher} (trained ${step} steps); evaluating it on the test split`);
+  // the checkpoint knows only the step of its own run: a teacher trained in several runs (the shipped one) had more
+  log(`teacher ${teacherConfig.backbone.name} from ${opts.teacher} (saved at step ${step} of its last training run${opts.teacher === SHIPPED_TEACHER ? '; models/README.md: its whole schedule' : ''}); evaluating it on the test split`);
+  // each evaluation of the test split shows its progress (a bar on a TTY, a line every 5 s otherwise)
+  const evaluating = (what: string) => {
+    const report = progressReporter(`kd demo: evaluating ${what}`);
+    return (done: number, total: number) => report('test images', done, total);
+  };
   const rows: DemoRow[] = [];
   const addRow = (model: string, params: number, maps: TestMaps, train?: number) => {
     rows.push({ model, params_m: params / 1e6, map_11point: maps.map_11point, eval_images_per_s: maps.eval_images_per_s, train_images_per_s: train });
     log(`${model}: mAP(0.50, 11point) = ${(100 * maps.map_11point).toFixed(2)}%`);
   };
-  addRow(`teacher (${teacherConfig.backbone.name})`, teacher.store.countTrainable(), await testMaps(teacher, teacherConfig));
+  addRow(`teacher (${teacherConfig.backbone.name})`, teacher.store.countTrainable(), await testMaps(teacher, teacherConfig, evaluating('the teacher')));
   if (init !== undefined) {
     const start = createYoloV3(studentDefaults);
     loadCheckpoint(init, start.store, studentDefaults);
     log(`both students start from ${init}; evaluating it`);
-    addRow('student, start', start.store.countTrainable(), await testMaps(start, studentDefaults));
+    addRow('student, start', start.store.countTrainable(), await testMaps(start, studentDefaults, evaluating('the start')));
     start.store.dispose();
   }
 
@@ -126,12 +145,23 @@ async function demo(opts: DemoOptions): Promise<void> {
         ...(distilled && weight !== undefined ? [`distill.weight=${weight}`] : []),
       ],
     });
-    addRow(distilled ? `student, ${method}` : 'student, baseline', model.store.countTrainable(), await testMaps(model, config), summary.train_images_per_s as number);
+    const row = distilled ? `student, ${method}` : 'student, baseline';
+    addRow(row, model.store.countTrainable(), await testMaps(model, config, evaluating(`the ${distilled ? 'distilled' : 'baseline'} student`)), summary.train_images_per_s as number);
     model.store.dispose();
   }
   teacher.store.dispose();
   const table = demoTable(rows);
-  writeFilesAtomic([{ path: join(work, 'demo.json'), content: `${JSON.stringify({ steps, method: opts.method, weight: weight ?? null, init: init ?? null, data, rows }, null, 1)}\n` }]);
-  process.stdout.write(`\n${table}\n\n`);
+  // what the table shows, in words: the students against each other and their start, and what one seed can tell
+  const mapOf = (model: string) => rows.find((r) => r.model === model)?.map_11point;
+  const sentence = verdict({
+    baseline: mapOf('student, baseline')!, distilled: mapOf(`student, ${opts.method}`)!, start: mapOf('student, start'),
+    method: opts.method, weight, steps, seed: opts.seed, evidence: demoEvidence(opts.method),
+  });
+  const legend = init === undefined ? '' : `"student, start" is ${init}, the weights both students start from. `;
+  writeFilesAtomic([{
+    path: join(work, 'demo.json'),
+    content: `${JSON.stringify({ steps, method: opts.method, weight: weight ?? null, init: init ?? null, data, rows, verdict: sentence }, null, 1)}\n`,
+  }]);
+  process.stdout.write(`\n${table}\n\n${legend}${sentence}\n\n`);
   log(`${steps} steps per student; table also in ${join(work, 'demo.json')}${temp ? ' (a temp folder, removed now: give --work to keep it)' : ''}`);
 }

@@ -1,9 +1,9 @@
 import { Command } from 'commander';
 import { ConfigError, loadConfig, type KdConfig } from '@kd/config';
 import { initBackend } from '@kd/engine';
-import { createYoloV3, loadCheckpoint, openSplit, readCheckpointConfig } from '@kd/detection';
+import { createYoloV3, evalLoaderFor, evaluateDetector, loadCheckpoint, openSplit, readCheckpointConfig } from '@kd/detection';
 import { collect, exitTwoOnUsageError, formatApTable, reportUserErrors } from './common.ts';
-import { evaluateOnTest } from '@kd/trainer';
+import { progressReporter } from '@kd/trainer';
 
 interface EvalOptions { config?: string; weights: string; opt: string[]; json?: boolean }
 
@@ -28,7 +28,18 @@ export function evalCommand(): Command {
       const model = createYoloV3(config);
       const loaded = loadCheckpoint(opts.weights, model.store, config);
       const testSet = await openSplit(config, 'test');
-      const result = await evaluateOnTest(model, config, testSet);
+      // progress on stderr (a bar on a TTY, a line every 5 s otherwise): the full test split takes a while
+      const progress = progressReporter('kd eval');
+      const loader = evalLoaderFor(config, testSet);
+      const skipped = () => Object.keys(loader.stats().skipped).length;
+      let evaluation: Awaited<ReturnType<typeof evaluateDetector>>;
+      try {
+        evaluation = await evaluateDetector(model, loader, testSet.records, config, testSet.classes,
+          (done) => progress('images', done + skipped(), testSet.records.length));
+      } finally {
+        await loader.close();
+      }
+      const result = { ...evaluation, fps: evaluation.images / evaluation.inferenceSeconds };
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({
           mAP: result.mAP, per_class: result.perClass, metric: config.map_type, fps: result.fps, images: result.images,

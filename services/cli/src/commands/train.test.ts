@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +43,7 @@ test('kd train -> eval -> infer on a tiny built-in dataset; resume continues the
   assert.deepEqual(Object.keys(result.per_class).length > 0, true);
   assert.equal(result.images, 4);
   assert.equal(result.step, 4);
+  assert.match(evaluated.stderr, /kd eval: images 4\/4 \(100%\) done/, 'progress, as a line when stderr is not a TTY');
 
   const infer = join(tmp, 'infer');
   const inferred = run('infer', '-w', join(out, 'model_final'), '--images', join(data, 'VOCdevkit/VOC2012/JPEGImages'), '--out', infer, '--draw-threshold', '0');
@@ -54,6 +55,24 @@ test('kd train -> eval -> infer on a tiny built-in dataset; resume continues the
     assert.match(d.class, /^(red|blue|green|yellow)_/); // names saved in the checkpoint
   }
   assert.equal(readdirSync(infer).filter((f) => f.endsWith('.jpg')).length, 10);
+  assert.match(inferred.stderr, /kd infer: detecting 10\/10 \(100%\) done/);
+  assert.match(inferred.stderr, /kd infer: drawing 10\/10 \(100%\) done/);
+
+  // an undecodable file is skipped: every good image is detected and drawn, the bad one listed at the end; --strict exits 1
+  const mixed = join(tmp, 'mixed');
+  mkdirSync(mixed);
+  for (const id of ['test_000000', 'train_000000']) copyFileSync(join(data, 'VOCdevkit/VOC2012/JPEGImages', `${id}.jpg`), join(mixed, `${id}.jpg`));
+  writeFileSync(join(mixed, 'test_broken.jpg'), 'not a jpeg'); // sorts between the good ones
+  for (const strict of [false, true]) {
+    const dir = join(tmp, strict ? 'mixed-strict-out' : 'mixed-out');
+    const r = run('infer', '-w', join(out, 'model_final'), '--images', mixed, '--out', dir, '--draw-threshold', '0', ...(strict ? ['--strict'] : []));
+    assert.equal(r.status, strict ? 1 : 0, r.stderr);
+    assert.deepEqual(readdirSync(dir).sort(), ['detections.json', 'test_000000.jpg', 'train_000000.jpg']);
+    const ids = new Set(JSON.parse(readFileSync(join(dir, 'detections.json'), 'utf8')).map((d: { image_id: string }) => d.image_id));
+    assert.deepEqual([...ids].sort(), ['test_000000', 'train_000000']);
+    assert.match(r.stderr, /kd infer: 1 of 3 images skipped.*:\n {2}\S*test_broken\.jpg: cannot decode image/);
+    assert.doesNotMatch(r.stderr, /\nkd: /);
+  }
   // an --out that is a file is refused before any inference, naming it
   const outFile = join(infer, 'detections.json');
   const refused = run('infer', '-w', join(out, 'model_final'), '--images', join(data, 'VOCdevkit/VOC2012/JPEGImages'), '--out', outFile);
@@ -90,6 +109,14 @@ test('kd train -> eval -> infer on a tiny built-in dataset; resume continues the
   const mismatched = run('train', '-c', config, ...tiny, '-o', 'backbone.width=0.25', '-o', `weights=${join(out, 'model_final')}`);
   assert.equal(mismatched.status, 2);
   assert.match(mismatched.stderr, /model_final was saved for a different model: backbone\.width: 0\.125 in the checkpoint, 0\.25 in the config/);
+
+  // an unreadable test image: a warning line of kd's log, not Node's "(node:PID) DataWarning ... --trace-warnings"
+  writeFileSync(join(data, 'VOCdevkit/VOC2012/JPEGImages/test_000000.jpg'), 'not a jpeg');
+  const warned = run('eval', '-w', join(out, 'model_final'));
+  assert.equal(warned.status, 0, warned.stderr);
+  assert.match(warned.stderr, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d - WARN - \S*test_000000\.jpg: cannot decode image: .* \(skipped\)$/m);
+  assert.doesNotMatch(warned.stderr, /\(node:\d+\)|trace-warnings/);
+  assert.match(warned.stderr, /kd eval: images 4\/4 \(100%\) done/, 'the skipped image counts as done');
 });
 
 test('bad configs, overrides and checkpoints exit 2 naming the key or file', () => {

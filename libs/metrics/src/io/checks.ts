@@ -1,10 +1,14 @@
 import type { Box } from '../voc_eval.ts';
 import { MapInputError } from './errors.ts';
 
-/** A short rendering of a bad value for an error message (JSON, cut at 60 characters). */
+/**
+ * A short rendering of a bad value for an error message (JSON, cut at 60 characters). A number
+ * JSON.parse overflowed (1e400) is Infinity, which JSON.stringify would show as null: shown as Infinity.
+ */
 export function describe(value: unknown): string {
   if (value === undefined) return 'nothing (missing)';
-  const s = JSON.stringify(value) ?? String(value);
+  const s = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? `\u0000${v}` : v))
+    ?.replace(/"\\u0000(-?Infinity|NaN)"/g, '$1') ?? String(value);
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
@@ -28,15 +32,19 @@ export function expectString(value: unknown, field: string, source?: string): st
   return value;
 }
 
+/** Says why a number read from JSON is not finite: only an overflow makes one (JSON has no Infinity or NaN). */
+const overflow = (value: unknown) => (Array.isArray(value) ? value : [value]).some((v) => typeof v === 'number' && !Number.isFinite(v))
+  ? ' (a number in the file overflowed: beyond +-1.8e308, the largest a double holds, it reads as Infinity)' : '';
+
 export function expectFinite(value: unknown, field: string, source?: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new MapInputError(field, `expected a finite number, got ${describe(value)}`, source);
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new MapInputError(field, `expected a finite number, got ${describe(value)}${overflow(value)}`, source);
   return value;
 }
 
 /** A pixel box [x1, y1, x2, y2] with x2 >= x1, y2 >= y1 (VOC's inclusive corners: equal is one pixel). */
 export function expectBox(value: unknown, field: string, source?: string): Box {
   if (!Array.isArray(value) || value.length !== 4 || !value.every((v) => typeof v === 'number' && Number.isFinite(v))) {
-    throw new MapInputError(field, `expected 4 finite numbers [x1, y1, x2, y2], got ${describe(value)}`, source);
+    throw new MapInputError(field, `expected 4 finite numbers [x1, y1, x2, y2], got ${describe(value)}${overflow(value)}`, source);
   }
   const [x1, y1, x2, y2] = value as number[];
   if (x2 < x1 || y2 < y1) throw new MapInputError(field, `expected x2 >= x1 and y2 >= y1, got ${describe(value)}`, source);

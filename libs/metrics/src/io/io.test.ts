@@ -56,6 +56,12 @@ test('detections are checked against the ground truth', () => {
   bad({ image_id: 'a', class: 'cat', score: 1, bbox: [0, 0, 1, 'x'] }, 'dets.json: detections[2].bbox: expected 4 finite numbers [x1, y1, x2, y2], got [0,0,1,"x"]');
   bad({ image_id: 7, class: 'cat', score: 1, bbox: [0, 0, 1, 1] }, 'dets.json: detections[2].image_id: expected a non-empty string, got 7');
   rejects(() => parseDetections({}, gt, 'dets.json'), 'dets.json: detections: expected an array, got {}');
+  // JSON.parse turns a number beyond a double's range into Infinity (which JSON.stringify shows as null)
+  const overflowed = parseJsonText('[{"image_id": "a", "class": "cat", "score": 1e400, "bbox": [0, 0, 1, 1]}, {"image_id": "a", "class": "cat", "score": 1, "bbox": [0, 0, -1e999, 1]}]');
+  const why = ' (a number in the file overflowed: beyond +-1.8e308, the largest a double holds, it reads as Infinity)';
+  rejects(() => parseDetections(overflowed, gt, 'dets.json'), `dets.json: detections[0].score: expected a finite number, got Infinity${why}`);
+  rejects(() => parseDetections([(overflowed as unknown[])[1]], gt, 'dets.json'),
+    `dets.json: detections[0].bbox: expected 4 finite numbers [x1, y1, x2, y2], got [0,0,-Infinity,1]${why}`);
 });
 
 test('parseJsonText names the source of invalid JSON', () => {

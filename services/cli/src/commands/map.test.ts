@@ -86,10 +86,22 @@ test('kd map: bad input exits 2 with a message naming the file, record and field
     [['--gt', write('gt2.json', { ...gt, images: [{ id: 'a', objects: [{ class: 'cow', bbox: [0, 0, 1, 1] }] }] }), '--detections', f.dets], /gt2\.json: gt\.images\[0\]\.objects\[0\]\.class: "cow" is not in classes/],
     [['--gt', f.gt, '--detections', f.dets, '--metric', 'auc'], /--metric.*'auc' is invalid/],
   ];
+  // a score beyond a double's range: named as an overflow, not as null
+  cases.push([['--gt', f.gt, '--detections', write('huge.json', '[{"image_id": "a", "class": "cat", "score": 1e400, "bbox": [0, 0, 9, 9]}]')],
+    /huge\.json: detections\[0\]\.score: expected a finite number, got Infinity \(a number in the file overflowed/]);
   const runs = await Promise.all(cases.map(([args]) => runKd('map', ...args)));
   runs.forEach((out, i) => {
     assert.equal(out.status, 2, `case ${i}: ${out.stderr}`);
     assert.match(out.stderr, cases[i][1], `case ${i}`);
     assert.equal(out.stdout, '', `case ${i}`);
   });
+});
+
+test('kd map with no detections ([]): the table of zeros, and a warning that there were none', async () => {
+  const f = files();
+  const empty = writeText(join(f.dir, 'empty.json'), '[]');
+  const out = await runKd('map', '--gt', f.gt, '--detections', empty);
+  assert.equal(out.status, 0, out.stderr);
+  assert.match(out.stdout, /mAP\(0\.50, 11point\) = 0\.00%/);
+  assert.match(out.stderr, /kd map: warning: --detections .*empty\.json holds no detections \(an empty list\): every AP is 0/);
 });

@@ -92,6 +92,8 @@ export function mapCommand(): Command {
       try {
         const gt = await loadGroundTruth(opts.gt, opts.split);
         const dets = parseDetections(parseJsonText(readText(opts.detections, '--detections'), opts.detections), gt, opts.detections);
+        // valid, but almost surely not what was meant (an empty run, the wrong file): every AP is then 0
+        if (dets.length === 0) process.stderr.write(`kd map: warning: --detections ${opts.detections} holds no detections (an empty list): every AP is 0\n`);
         const result = evaluateVoc(gt.images, dets, gt.classes, opts.metric, opts.iou);
         process.stdout.write(opts.json ? `${JSON.stringify({ mAP: result.mAP, per_class: result.perClass })}\n` : formatTable(gt, dets, result, opts.iou, opts.metric));
       } catch (error) {

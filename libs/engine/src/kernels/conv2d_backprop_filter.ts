@@ -22,8 +22,14 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   const dy2d = ops.reshape(dy, [m, coutC]);
 
   if (g.kH === 1 && g.kW === 1 && g.sH === 1 && g.sW === 1 && g.padTop === 0 && g.padLeft === 0) {
-    const xT = ops.transpose(ops.reshape(x, [m, g.inC]), [1, 0]);
-    return ops.finish(ops.reshape(ops.matMul(xT, dy2d), filterShape));
+    const x2d = ops.reshape(x, [m, g.inC]);
+    // wasm's matmul repacks its right operand ([m, channels], fresh every step) at several
+    // times the cost of the multiply-adds: put the narrower of x and dy on the right.
+    if (g.inC < coutC) {
+      const dWT = ops.matMul(ops.transpose(dy2d, [1, 0]), x2d); // [Co, Ci]
+      return ops.finish(ops.reshape(ops.transpose(dWT, [1, 0]), filterShape));
+    }
+    return ops.finish(ops.reshape(ops.matMul(ops.transpose(x2d, [1, 0]), dy2d), filterShape));
   }
 
   const taps = filterTaps(ops, x, g, true);

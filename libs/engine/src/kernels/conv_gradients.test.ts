@@ -81,3 +81,18 @@ test('gradients through tf.grads of conv2d and depthwiseConv2d agree across back
   });
   assert.ok(relativeError(grads.cpu, grads.wasm) <= 1e-4, `rel err ${relativeError(grads.cpu, grads.wasm)}`);
 });
+
+// The 1x1 filter gradient orders its matmul by which side is narrower (conv2d_backprop_filter.ts):
+// both orders, with more and with fewer output than input channels.
+test('Conv2DBackpropFilter of a 1x1 convolution matches the cpu backend, widening and narrowing', async () => {
+  for (const [inC, outC] of [[4, 7], [7, 4]]) {
+    const xShape: [number, number, number, number] = [2, 5, 6, inC];
+    const dyShape: [number, number, number, number] = [2, 5, 6, outC];
+    const x = seededValues(xShape, 10);
+    const dy = seededValues(dyShape, 11);
+    const dw = await runOnBoth(() => tf.engine().runKernel('Conv2DBackpropFilter',
+      { x: tf.tensor4d(x, xShape), dy: tf.tensor4d(dy, dyShape) },
+      { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', filterShape: [1, 1, inC, outC] }) as tf.Tensor);
+    assert.ok(relativeError(dw.cpu, dw.wasm) <= 1e-4, `dW ${inC}->${outC}: rel err ${relativeError(dw.cpu, dw.wasm)}`);
+  }
+});

@@ -1,5 +1,6 @@
 // `kd bench engine`: the fixed benchmark model's forward and train step on our engine, on one
 // thread and over two replicas, against the tfjs cpu backend and (--vs-pytorch) PyTorch.
+import { loadavg } from 'node:os';
 import { Command } from 'commander';
 import { createBenchmarkModel, defaultEngineBench, profileTrainStep, runEngineBench, type EngineBenchResult } from '@kd/engine';
 import { exitTwoOnUsageError, positiveInt } from './common.ts';
@@ -17,6 +18,11 @@ interface PytorchPart {
 
 export type EngineBenchJson = EngineBenchResult & {
   params: number;
+  /**
+   * The machine's 1-minute load average before and after the run: with 2 cores, other
+   * processes slow both sides, PyTorch's 2 threads most (its OpenMP threads wait on each other).
+   */
+  load_avg: [number, number];
   pytorch?: PytorchPart;
   /** PyTorch's train step with `pytorch_threads` threads, the peer of replicas2_train_step_ms. */
   pytorch_train_step_ms?: number;
@@ -58,6 +64,7 @@ function formatEngineTable(r: EngineBenchJson): string {
     `kd                ${r.backend}${r.rounds.length > 1 ? `; medians of ${r.rounds.length} rounds, kd and PyTorch in turn` : ''}`,
   ];
   if (torch) head.push(`PyTorch           ${torch.torch_version} (CPU, BLAS ${torch.blas ?? 'unknown'})`);
+  head.push(`load average      ${r.load_avg.map((l) => l.toFixed(2)).join(' before, ')} after (2 cores: other work slows both sides)`);
   const cols = (a: string, b: string, c: string, d: string) => `${a.padEnd(28)}${b.padStart(12)}${c.padStart(12)}${d.padStart(14)}`;
   const lines = [...head, '', cols('', 'kd', 'PyTorch', 'kd / PyTorch')];
   lines.push(cols('forward, 1 thread', ms(r.forward_ms), ms(at(1)?.forward_ms), ratio(r.forward_ms, at(1)?.forward_ms)));
@@ -108,6 +115,7 @@ export function benchEngineCommand(): Command {
           return;
         }
       }
+      const loadBefore = loadavg()[0];
       const repeats = opts.repeats ?? base.repeats;
       const torchRuns: TorchRun[] = [];
       const result = await runEngineBench({
@@ -122,7 +130,7 @@ export function benchEngineCommand(): Command {
           torchRuns.push(runTorchBench(python as string, { threads: [1, 2], batch: base.batch, size: base.size, repeats, warmup: base.warmup }));
         },
       });
-      const json: EngineBenchJson = { ...result, params: parameterCount() };
+      const json: EngineBenchJson = { ...result, params: parameterCount(), load_avg: [loadBefore, loadavg()[0]] };
       if (torchRuns.length > 0) {
         const pytorch = pytorchPart(torchRuns);
         const two = pytorch.rows.find((r) => r.threads === 2) as TorchRow;

@@ -1,6 +1,9 @@
+import { existsSync, readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import type { DataProblem } from '../types.ts';
 import { checkRecordImage } from './check_image.ts';
+import { resolveVocLayout } from './layout.ts';
 import { readVocDataset } from './read_dataset.ts';
 
 export interface CheckVocOptions {
@@ -27,6 +30,12 @@ export interface VocCheckReport {
   difficult: number;
   problems: DataProblem[];
   problemsByKind: Partial<Record<DataProblem['kind'], number>>;
+  /**
+   * What the dataset's layout lacks, said before its problems because it explains many of them:
+   * no label_list.txt (so the 20 VOC classes), no list file (so every Annotations/*.xml).
+   * A Pascal VOC download lacks both and is fine; a half-written dataset lacks both too.
+   */
+  structure: string[];
 }
 
 /** Reads a VOC dataset and fully decodes every record's image; lists every problem found. */
@@ -68,5 +77,21 @@ export async function checkVocDataset(dir: string, options: CheckVocOptions = {}
   return {
     root: ds.root, classes: ds.classes, classSource: ds.classSource, sources: ds.sources,
     records: records.length, imagesOk, objectsPerClass, difficult, problems, problemsByKind,
+    structure: missingStructure(dir, options, ds.classSource, problemsByKind['unknown-class'] ?? 0),
   };
+}
+
+function missingStructure(dir: string, options: CheckVocOptions, classSource: string, unknownClasses: number): string[] {
+  const layout = resolveVocLayout(dir);
+  const notes: string[] = [];
+  if (classSource === 'VOC_CLASSES') {
+    notes.push(`no label_list.txt in ${layout.root}: the classes are the 20 Pascal VOC ones${unknownClasses > 0
+      ? `, which ${unknownClasses} objects do not name (unknown-class below: a dataset that needs its label_list.txt, or was not completely written?)` : ''}`);
+  }
+  const hasLists = ['trainval.txt', 'test.txt'].some((f) => existsSync(join(layout.root, f)))
+    || layout.yearDirs.some((d) => existsSync(join(d, 'ImageSets', 'Main')) && readdirSync(join(d, 'ImageSets', 'Main')).some((f) => f.endsWith('.txt')));
+  if (options.split === undefined && layout.listFile === null && !hasLists) {
+    notes.push(`no list file (trainval.txt, test.txt or ImageSets/Main/*.txt) in ${layout.root}: every Annotations/*.xml was read, and training needs a split (kd split-voc writes them)`);
+  }
+  return notes;
 }

@@ -59,6 +59,26 @@ test('kd check-data lists every problem naming the file, exit 1; --json has the 
   assert.deepEqual(r.problems_by_kind, { 'malformed-xml': 1, 'bad-box': 1, 'unknown-class': 1, 'missing-file': 1, 'size-mismatch': 1, 'corrupt-image': 1 });
 });
 
+test('kd check-data on a half-written dataset (no label_list.txt, no lists): names what is missing first, then 5 problems of a kind and a count', async () => {
+  // what a kd make-dataset stopped by Ctrl-C leaves: images and annotations, not yet label_list.txt and the lists
+  const root = tempDir();
+  const year = join(root, 'VOCdevkit', 'VOC2012');
+  for (let i = 0; i < 7; i++) {
+    writeText(join(year, 'JPEGImages', `train_${i}.jpg`), JPEG_24x16);
+    writeText(join(year, 'Annotations', `train_${i}.xml`), vocXml(24, 16, [['red_circle', 1, 1, 10, 10]]));
+  }
+  const [summary, all] = await Promise.all([runKd('check-data', root), runKd('check-data', root, '--all')]);
+  assert.equal(summary.status, 1, summary.stderr);
+  const lines = summary.stdout.split('\n');
+  assert.match(lines[0], /^missing: no label_list\.txt in .*: the classes are the 20 Pascal VOC ones, which 7 objects do not name/);
+  assert.match(lines[1], /^missing: no list file \(trainval\.txt, test\.txt or ImageSets\/Main\/\*\.txt\) in /);
+  assert.equal(lines.filter((l) => / unknown-class: /.test(l)).length, 5);
+  assert.match(summary.stdout, /^\.\.\. and 2 more unknown-class problems \(--all or --json lists every one\)$/m);
+  assert.equal(all.status, 1, all.stderr);
+  assert.equal(all.stdout.split('\n').filter((l) => / unknown-class: /.test(l)).length, 7);
+  assert.doesNotMatch(all.stdout, /more unknown-class/);
+});
+
 test('kd split-voc writes the same lists for the same seed; usage errors exit 2', async () => {
   const year = cleanDataset();
   writeText(join(year, 'JPEGImages', 'orphan.jpg'), JPEG_24x16);

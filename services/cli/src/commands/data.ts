@@ -8,8 +8,19 @@ function usageError(command: string, message: string): void {
   process.exitCode = 2;
 }
 
-function formatCheckReport(r: VocCheckReport): string {
-  const out: string[] = r.problems.map((p) => `${p.file}: ${p.kind}: ${p.message}`);
+/** Problems of one kind listed before the rest are summarised (without --all): 1,334 alike say no more than 5. */
+const LISTED_PER_KIND = 5;
+
+function formatCheckReport(r: VocCheckReport, all: boolean): string {
+  // what the layout lacks first: it is often the cause of the problems below it
+  const out: string[] = r.structure.map((s) => `missing: ${s}`);
+  const shown = new Map<string, number>();
+  for (const p of r.problems) {
+    const n = (shown.get(p.kind) ?? 0) + 1;
+    shown.set(p.kind, n);
+    if (all || n <= LISTED_PER_KIND) out.push(`${p.file}: ${p.kind}: ${p.message}`);
+  }
+  for (const [kind, n] of shown) if (!all && n > LISTED_PER_KIND) out.push(`... and ${n - LISTED_PER_KIND} more ${kind} problems (--all or --json lists every one)`);
   if (out.length > 0) out.push('');
   out.push(`dataset   ${r.root}`);
   out.push(`listed in ${r.sources.join(', ')}`);
@@ -26,12 +37,13 @@ function formatCheckReport(r: VocCheckReport): string {
 
 function checkDataCommand(): Command {
   return exitTwoOnUsageError(new Command('check-data'))
-    .description('read a VOC dataset, decode every image, list every problem (exit 1 if any)')
+    .description('read a VOC dataset, decode every image, report what its layout lacks and every problem (exit 1 if any)')
     .argument('<dir>', 'VOC20xx folder, VOCdevkit, a folder holding VOCdevkit, or a list file')
     .option('--split <name>', 'list file at the root (trainval, test.txt) or ImageSets/Main split')
     .option('--jobs <n>', 'images decoded at once (default: CPUs)', positiveInt)
-    .option('--json', 'print one JSON object instead of the listing')
-    .action(async (dir: string, opts: { split?: string; jobs?: number; json?: boolean }) => {
+    .option('--all', `list every problem (default: the first ${LISTED_PER_KIND} of each kind and a count of the rest)`)
+    .option('--json', 'print one JSON object instead of the listing (every problem)')
+    .action(async (dir: string, opts: { split?: string; jobs?: number; all?: boolean; json?: boolean }) => {
       let report: VocCheckReport;
       try {
         report = await checkVocDataset(dir, { split: opts.split, concurrency: opts.jobs, onProgress: progressReporter('kd check-data') });
@@ -40,12 +52,12 @@ function checkDataCommand(): Command {
         throw error;
       }
       if (opts.json) {
-        const { root, classes, classSource, sources, records, imagesOk, objectsPerClass, difficult, problems, problemsByKind } = report;
+        const { root, classes, classSource, sources, records, imagesOk, objectsPerClass, difficult, problems, problemsByKind, structure } = report;
         process.stdout.write(`${JSON.stringify({
-          root, classes, classes_from: classSource, sources, records, images_ok: imagesOk,
+          root, missing: structure, classes, classes_from: classSource, sources, records, images_ok: imagesOk,
           objects_per_class: objectsPerClass, difficult, problems_by_kind: problemsByKind, problems,
         })}\n`);
-      } else process.stdout.write(formatCheckReport(report));
+      } else process.stdout.write(formatCheckReport(report, opts.all === true));
       process.exitCode = report.problems.length > 0 ? 1 : 0;
     });
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,6 +73,20 @@ test('kd demo --quick over a previous demo\'s --work: refused before any work, i
   assert.equal(over.status, 2);
   assert.match(over.stderr, /--work .*previous: holds a previous demo \(demo\.json\); give another --work/);
   assert.equal(readFileSync(result, 'utf8'), '{"rows": []}\n');
+});
+
+test('kd demo --quick stopped by Ctrl-C: exit 130, and its temp folder is removed all the same', async () => {
+  const temp = join(tmp, 'TMPDIR-sigint');
+  mkdirSync(temp);
+  const child = spawn(process.execPath, [kd, 'demo', '--quick', '--steps', '50'], { cwd: root, env: { ...process.env, KD_BACKEND: 'wasm', TMPDIR: temp } });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+    if (/evaluating it on the test split/.test(stderr)) child.kill('SIGINT'); // the temp folder holds the tiny dataset by now
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  assert.equal(code, 130, stderr);
+  assert.deepEqual(readdirSync(temp).filter((f) => f.startsWith('kd-')), [], 'its temp folder is gone');
 });
 
 test('kd demo: an unknown method, a missing teacher, a bad seed or weight is exit 2 with the option named, before any training', () => {

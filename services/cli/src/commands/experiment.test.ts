@@ -128,3 +128,25 @@ test('a run method splits into its loss and whether unlabeled images join', () =
   assert.deepEqual(parseMethod('fine_grained_paper+unlabeled'), { loss: 'fine_grained_paper', unlabeled: true });
   assert.deepEqual(parseMethod('l2+typo'), { loss: 'l2', unlabeled: false });
 });
+
+test('kd experiment --split validation --first-seed: students train without the carved images and are scored on them; the record says so', () => {
+  const out = join(tmp, 'validation');
+  const work = join(tmp, 'validation-work');
+  const r = spawnSync(process.execPath, [kd, 'experiment', '--quick', '--seeds', '2', '--first-seed', '4', '--methods', 'baseline,l2', '--split', 'validation', '--jobs', '2', '--out', out, '--work', work],
+    { cwd: root, encoding: 'utf8', env: { ...process.env, KD_BACKEND: 'wasm' } });
+  assert.equal(r.status, 0, r.stderr);
+  const result = JSON.parse(readFileSync(join(out, 'experiment.json'), 'utf8'));
+  assert.equal(result.split, 'validation');
+  assert.deepEqual(result.runs.map((x: { method: string; seed: number }) => `${x.method}:${x.seed}`), ['baseline:4', 'baseline:5', 'l2:4', 'l2:5']);
+  assert.deepEqual(result.protocol.seeds, [4, 5]);
+  assert.deepEqual([result.protocol.split, result.protocol.steps, result.protocol.methods], ['validation', 3, ['baseline', 'l2']]);
+  const { train_images: trainImages, validation_images: validationImages } = result.protocol.validation;
+  const train = readFileSync(join(work, 'validation-split', 'train.txt'), 'utf8').trim().split('\n');
+  const val = readFileSync(join(work, 'validation-split', 'val.txt'), 'utf8').trim().split('\n');
+  assert.deepEqual([train.length, val.length], [trainImages, validationImages]);
+  assert.ok(validationImages > 0 && val.every((line) => !train.includes(line)), 'disjoint');
+  assert.match(readFileSync(join(out, 'experiment.md'), 'utf8'), /on the validation split \(carved from the training images; not the test split\)/);
+  const refused = spawnSync(process.execPath, [kd, 'experiment', '--quick', '--split', 'nope', '--out', join(tmp, 'nope')], { cwd: root, encoding: 'utf8' });
+  assert.equal(refused.status, 2);
+  assert.match(refused.stderr, /--split.*nope.*test, validation/);
+});

@@ -12,7 +12,8 @@ import {
   ensureShapesDataset, loadTeacher, parseMethod, QUICK_OVERRIDES, runTraining, scheduleOverrides, SHIPPED_TEACHER, testMaps, trainStudent, type TeacherSource,
 } from '@kd/trainer';
 import { barChart, lineChart } from '../experiment/svg_charts.ts';
-import { collect, exitTwoOnUsageError, positiveInt, reportUserErrors, temporaryFolder } from './common.ts';
+import { carveValidation, type ValidationLists } from '../experiment/validation_split.ts';
+import { collect, exitTwoOnUsageError, nonNegativeInt, positiveInt, reportUserErrors, temporaryFolder } from './common.ts';
 
 /** The methods compared; `+unlabeled` mixes the dataset's unlabeled/ images into each batch. */
 export const EXPERIMENT_METHODS = ['baseline', 'l2', 'fine_grained', 'fine_grained_paper', 'fine_grained_paper+unlabeled'] as const;
@@ -24,6 +25,10 @@ interface ExperimentOptions {
   opt: string[];
   init?: string;
   report?: boolean;
+  /** Where students are scored: the test split, or a validation split carved from the training list. */
+  split: 'test' | 'validation';
+  /** Seeds are firstSeed .. firstSeed + seeds - 1 (a confirmation run takes fresh ones). */
+  firstSeed: number;
   /** Internal (--jobs): run only this `method:seed` and write its record beside its checkpoints. */
   run?: string;
 }
@@ -42,6 +47,9 @@ export function experimentCommand(): Command {
     .description('distillation experiment: baseline vs l2, fine_grained, fine_grained_paper (+unlabeled), several seeds each')
     .option('--quick', 'tiny models, a tiny generated dataset, a few steps (a few seconds; for tests): everything goes to a temp folder removed at exit, unless --out')
     .option('--seeds <n>', 'seeds per method', positiveInt, 3)
+    .option('--first-seed <n>', 'the first seed (seeds run from it up): fresh seeds for a confirmation run', nonNegativeInt, 0)
+    .addOption(new Option('--split <which>', 'where students and teacher are scored: test, or validation (every 10th image of the training list, '
+      + 'which the students then do not train on; for choosing settings without touching the test split)').choices(['test', 'validation']).default('test'))
     .option('--steps <n>', 'student steps (default: the student config\'s max_iters; the schedule scales along)', positiveInt)
     .option('--methods <list>', 'comma-separated subset of the methods', EXPERIMENT_METHODS.join(','))
     .option('--teacher <checkpoint>', `trained teacher (default the shipped ${SHIPPED_TEACHER}; trained first if missing)`)
@@ -111,7 +119,7 @@ function runInChild(ctx: RunContext, teacherDir: string, method: string, seed: n
   mkdirSync(dir, { recursive: true });
   const args = [
     kdBin, 'experiment', '--run', `${method}:${seed}`, '--teacher', teacherDir, '--steps', String(ctx.steps), '--student', ctx.opts.student,
-    '--data', ctx.data, '--work', ctx.work, ...(ctx.opts.quick ? ['--quick'] : []), ...(ctx.opts.init ? ['--init', ctx.opts.init] : []),
+    '--data', ctx.data, '--work', ctx.work, '--split', ctx.opts.split, ...(ctx.opts.quick ? ['--quick'] : []), ...(ctx.opts.init ? ['--init', ctx.opts.init] : []),
     ...ctx.opts.opt.flatMap((o) => ['-o', o]),
   ];
   const logFile = join(dir, 'log.txt');
@@ -168,13 +176,22 @@ async function experiment(opts: ExperimentOptions): Promise<void> {
   const temp = opts.quick && opts.out === undefined && !child ? temporaryFolder('kd-experiment-') : undefined;
   const out = opts.out ?? temp ?? EXPERIMENT_OUT;
   const work = opts.work ?? join(out, 'runs');
-  if (!child) refusePreviousRuns(out, work, methods, opts.seeds, trainsTeacher);
+  const seeds = Array.from({ length: opts.seeds }, (_, i) => opts.firstSeed + i);
+  if (!child) refusePreviousRuns(out, work, methods, seeds, trainsTeacher);
   const data = opts.quick && !child ? join(work, 'shapes') : opts.data;
 
   const backend = await initBackend();
   await ensureShapesDataset(data, opts.quick === true, log);
-  const base = [`dataset.dir=${data}`, ...(opts.quick ? QUICK_OVERRIDES : [])];
+  const lists: ValidationLists | undefined = opts.split === 'validation'
+    ? carveValidation(data, loadConfig(opts.student, [`dataset.dir=${data}`]).dataset.train_list, join(work, 'validation-split'))
+    : undefined;
+  const base = [
+    `dataset.dir=${data}`, ...(opts.quick ? QUICK_OVERRIDES : []),
+    ...(lists ? [`dataset.train_list=${lists.train}`, `dataset.test_list=${lists.validation}`] : []),
+  ];
   const studentDefaults = loadConfig(opts.student, base);
+  // what every student is scored with (the unscoped -o included): the teacher is scored the same way
+  const studentCommon = loadConfig(opts.student, [...base, ...opts.opt.filter((o) => !/^[\w+]+:/.test(o))]);
   const steps = opts.steps ?? (opts.quick ? 3 : studentDefaults.max_iters);
 
   // The teacher: given, the shipped one, or trained now (same steps as the students).
@@ -186,7 +203,9 @@ async function experiment(opts: ExperimentOptions): Promise<void> {
     await runTraining({ command: 'experiment', configPath: opts.teacherConfig, overrides: base, config, backend: backend.name, model: createYoloV3(config) });
     teacherDir = join(saveDir, 'model_final');
   }
-  const { teacher, source: teacherSource, config: teacherConfig } = loadTeacher(teacherDir, data);
+  const loadedTeacher = loadTeacher(teacherDir, data, studentCommon.eval_reader);
+  const { teacher, source: teacherSource } = loadedTeacher;
+  const teacherConfig = { ...loadedTeacher.config, dataset: { ...loadedTeacher.config.dataset, test_list: studentCommon.dataset.test_list } };
   const ctx: RunContext = {
     opts, work, data, base, steps, logIter: studentDefaults.log_iter, backend: backend.name, teacher: teacherSource, schedule: scheduleOverrides(studentDefaults, steps),
   };
@@ -202,12 +221,16 @@ async function experiment(opts: ExperimentOptions): Promise<void> {
   log(`teacher mAP(0.50, 11point) = ${(100 * teacherResult.map_11point).toFixed(2)}%`);
 
   const command = `kd experiment${process.argv.slice(3).length ? ` ${process.argv.slice(3).join(' ')}` : ''}`;
-  const tasks = methods.flatMap((method) => Array.from({ length: opts.seeds }, (_, seed) =>
+  const protocol: ExperimentProtocol = {
+    student: opts.student, methods, seeds, steps, schedule: ctx.schedule, init: opts.init ?? null, overrides: opts.opt,
+    eval_size: studentCommon.eval_reader.size, split: opts.split, validation: lists ? { rule: lists.rule, train_images: lists.trainImages, validation_images: lists.validationImages } : null,
+  };
+  const tasks = methods.flatMap((method) => seeds.map((seed) =>
     () => (opts.jobs > 1 ? runInChild(ctx, teacherDir, method, seed) : runOne(ctx, method, seed))));
   // partial results survive an interrupted experiment
   const runs = await pool(tasks, opts.jobs, (done) =>
-    writeAtomic(join(out, 'experiment.json'), `${JSON.stringify({ command, teacher: teacherResult, runs: done }, null, 1)}\n`));
-  writeReport(out, { command, teacher: teacherResult, runs });
+    writeAtomic(join(out, 'experiment.json'), `${JSON.stringify({ command, protocol, split: opts.split, teacher: teacherResult, runs: done }, null, 1)}\n`));
+  writeReport(out, { command, protocol, split: opts.split, teacher: teacherResult, runs });
   teacher.store.dispose();
   if (temp) log(`${temp} is a temp folder, removed now: give --out to keep the records, --work the checkpoints`);
 }
@@ -216,23 +239,34 @@ async function experiment(opts: ExperimentOptions): Promise<void> {
  * An experiment's records and checkpoints are hours of work: refuse (before any) to write where a
  * previous experiment left its experiment.json, or a run or trained teacher this one would redo.
  */
-function refusePreviousRuns(out: string, work: string, methods: readonly string[], seeds: number, trainsTeacher: boolean): void {
+function refusePreviousRuns(out: string, work: string, methods: readonly string[], seeds: readonly number[], trainsTeacher: boolean): void {
   const record = join(out, 'experiment.json');
   if (existsSync(record)) {
     throw new ConfigError(`--out ${out}: ${record} is a previous experiment's; give another --out (or --report to redraw its table and charts)`);
   }
-  const dirs = methods.flatMap((m) => Array.from({ length: seeds }, (_, seed) => runDir(work, m, seed)));
+  const dirs = methods.flatMap((m) => seeds.map((seed) => runDir(work, m, seed)));
   for (const dir of trainsTeacher ? [join(work, 'teacher'), ...dirs] : dirs) {
     if (existsSync(dir)) throw new ConfigError(`--work ${work}: ${dir} holds a previous run; give another --work`);
   }
 }
 
-interface ExperimentRecord { command: string; teacher: TeacherResult; runs: ExperimentRun[] }
+/** The settings every run of an experiment shares, recorded so that experiments can be told apart. */
+interface ExperimentProtocol {
+  student: string; methods: string[]; seeds: number[]; steps: number; schedule: string[]; init: string | null;
+  /** The -o overrides as given ([method:]key=value). */
+  overrides: string[];
+  eval_size: number;
+  split: 'test' | 'validation';
+  validation: { rule: string; train_images: number; validation_images: number } | null;
+}
+
+/** experiment.json (protocol and split are absent in records made before they were added). */
+interface ExperimentRecord { command: string; protocol?: ExperimentProtocol; split?: string; teacher: TeacherResult; runs: ExperimentRun[] }
 
 /** experiment.md and the three charts in `out` from the experiment's records (methods in run order). */
-function writeReport(out: string, { command, teacher, runs }: ExperimentRecord): void {
+function writeReport(out: string, { command, split, teacher, runs }: ExperimentRecord): void {
   const methods = [...new Set(runs.map((r) => r.method))];
-  writeAtomic(join(out, 'experiment.md'), experimentMarkdown(runs, methods, teacher, command));
+  writeAtomic(join(out, 'experiment.md'), experimentMarkdown(runs, methods, teacher, command, split));
   const rows = summarize(runs, methods);
   writeAtomic(join(out, 'experiment-map.svg'), barChart('mAP(0.50, 11point) by method, mean +- std over seeds', 'mAP %',
     rows.map((r) => ({ label: r.method, mean: r.mean11, std: r.std11 })), { label: 'teacher', value: 100 * teacher.map_11point }));

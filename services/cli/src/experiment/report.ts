@@ -65,14 +65,14 @@ export function experimentGain(file: string, method: string): (PairedGain & { st
 }
 
 /** results/experiment.md: the table, the teacher, PaddleDetection's published numbers. */
-export function experimentMarkdown(runs: ExperimentRun[], methods: string[], teacher: TeacherResult, command: string): string {
+export function experimentMarkdown(runs: ExperimentRun[], methods: string[], teacher: TeacherResult, command: string, split = 'test'): string {
   const rows = summarize(runs, methods);
   const baseline = rows.find((r) => r.method === 'baseline');
   const lines = [
     '# Distillation experiment on the built-in dataset',
     '',
     `Made by \`${command}\`. Students: the same config, steps, schedule and seeds per method;`,
-    'mAP(0.50) on the test split, mean +- std over seeds (sample std). "paired gain": the mean of',
+    `mAP(0.50) on the ${split === 'validation' ? 'validation split (carved from the training images; not the test split)' : 'test split'}, mean +- std over seeds (sample std). "paired gain": the mean of`,
     'the per-seed differences to the baseline (same seed: same start and batches) +- its standard',
     'error, and their ratio t.',
     '',

@@ -101,12 +101,14 @@ export const dataset = z.strictObject({
 
 /**
  * Distillation (kd distill). `method` picks a loss of libs/distill's registry; the other keys
- * are that loss's options (weight, lambda_D, ...), checked against it when the loss is built.
+ * are that loss's options (weight, lambda_D, ...), checked against it when the loss is built,
+ * or sections named after a method holding that method's defaults (`l2: {weight: 2}`).
  * Without `method`, use_fine_grained_loss picks fine_grained, else l2, as PaddleDetection.
  */
+const optionValue = z.union([z.number(), z.string()]);
 const distill = z.object({
   method: z.string().optional(),
-}).catchall(z.union([z.number(), z.string()]));
+}).catchall(z.union([optionValue, z.record(z.string(), optionValue)]));
 
 /**
  * Where kd distill's soft targets come from when the teacher is a service (--teacher grpc://...):

@@ -13,6 +13,7 @@ export {
 } from './registry.ts';
 export { registerAllDistillLosses } from './register-all.ts';
 export type { DistillLossResult } from './types.ts';
+export { distillOptions } from './distill_options.ts';
 export { distillMethod, MissingTeacherOutputsError, teacherDistillation, type TeacherDistillationOptions } from './teacher_distillation.ts';
 export { describeTeacher, headSpecOf, teacherSpecOf, TeacherSpecError, type TeacherSpecSource } from './teacher_spec.ts';
 export { loadTeacherModel, type LoadedTeacher } from './teacher_model.ts';

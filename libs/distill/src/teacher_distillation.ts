@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { DistillConfig } from '@kd/config';
 import { yoloV3Loss, type ExtraLoss, type HeadSpec, type StepBatch } from '@kd/detection';
 import { alignTeacherOutputs, checkHeadPairing, checkOutputShapes } from './pairing.ts';
+import { distillOptions } from './distill_options.ts';
 import { createDistillLoss } from './registry.ts';
 
 /** The loss name a config asks for: distill.method, else fine_grained when use_fine_grained_loss, else l2. */
@@ -34,8 +35,7 @@ export class MissingTeacherOutputsError extends Error {
 export function teacherDistillation(o: TeacherDistillationOptions): ExtraLoss & { method: string } {
   const pairing = checkHeadPairing(o.student, o.teacher);
   const method = distillMethod(o.distill, o.useFineGrainedLoss);
-  const { method: _method, ...options } = o.distill;
-  const loss = createDistillLoss(method, options, 'distill');
+  const loss = createDistillLoss(method, distillOptions(o.distill, method), 'distill');
   let teacherOutputs: tf.Tensor4D[] = [];
   let owned: tf.Tensor4D[] = [];
   return {

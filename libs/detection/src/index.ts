@@ -11,7 +11,7 @@ export { nmsOptions, postprocess, type ImageSize } from './postprocess/decode.ts
 export { learningRate } from './train/lr_schedule.ts';
 export { MomentumOptimizer } from './train/momentum.ts';
 export { loadBackboneWeights, type LoadedBackbone } from './checkpoint/backbone_weights.ts';
-export { CheckpointError, loadCheckpoint, readCheckpointConfig, saveCheckpoint, type LoadedCheckpoint, type ModelConfig } from './checkpoint/checkpoint.ts';
+export { CheckpointError, loadCheckpoint, readCheckpointConfig, readCheckpointModelConfig, saveCheckpoint, type LoadedCheckpoint, type ModelConfig } from './checkpoint/checkpoint.ts';
 export { TrainStep, type BatchGradients, type ExtraLoss, type StepBatch, type StepLosses, type StepRunner } from './train/train_step.ts';
 export { checkReplicas, ReplicatedTrainStep } from './train/replicated_train_step.ts';
 export { shardBatch } from './train/shard_batch.ts';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { parseConfig, type ClassifierConfig, type KdConfig } from '@kd/config';
+import { parseClassifierConfig, parseConfig, type ClassifierConfig, type KdConfig } from '@kd/config';
 import { float32ToFloat16 } from '@kd/engine';
 import type { ParamStore } from '../model/params.ts';
 import { modelDefinition } from '../model/yolov3.ts';
@@ -148,6 +148,13 @@ export function readVerifiedWeights(root: string, manifest: CheckpointManifest):
   const hash = sha256(bytes);
   if (hash !== manifest.content_hash) throw new CheckpointError(`${weightsFile}: content hash ${hash.slice(0, 12)} does not match model.json (${manifest.content_hash.slice(0, 12)}); the file is corrupt`);
   return tf.io.decodeWeights(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), manifest.weightsManifest[0].weights);
+}
+
+/** The config a checkpoint was trained with, a detector's or a classifier's (by its architecture). */
+export function readCheckpointModelConfig(dir: string): ModelConfig {
+  const config = readManifest(resolve(dir)).config as { architecture?: string };
+  const source = join(dir, 'model.json');
+  return config.architecture === 'Classifier' ? parseClassifierConfig(config, source) : parseConfig(config, source);
 }
 
 /** Reads the config a checkpoint was trained with (for `kd eval -w` without a config). */

@@ -133,3 +133,18 @@ export class ProgressBoard {
     this.barsShown = entries.length;
   }
 }
+
+/**
+ * Runs `work`, logging `still <what> (N s)` every `everyMs` until it settles: the evaluator
+ * reports no progress of its own, and a silent minute reads like a hang.
+ */
+export async function withHeartbeat<T>(work: Promise<T>, what: string, log: (line: string) => void, everyMs = 15_000): Promise<T> {
+  const started = Date.now();
+  const timer = setInterval(() => log(`still ${what} (${shortDuration((Date.now() - started) / 1000)})`), everyMs);
+  timer.unref();
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { findNatsServer } from './nats.ts';
-import { barLine, ProgressBoard, progressLine, shortDuration } from './progress.ts';
+import { barLine, ProgressBoard, progressLine, shortDuration, withHeartbeat } from './progress.ts';
 import { checkpointModel, clusterTable, histogramMean, verdict } from './report.ts';
 import { metricsFromLog } from './services.ts';
 
@@ -108,4 +108,16 @@ test('progress: plain lines at most every few seconds (the last step always), ba
   let narrow = '';
   new ProgressBoard(['baseline'], { out: { write: (t: string) => (narrow += t), columns: 30 }, tty: true }).update('baseline', p);
   assert.equal(narrow, 'baseline [##########---------\x1b[K\n', 'a bar never wraps (the redraw moves up one line per bar)');
+});
+
+test('withHeartbeat: a line every interval while the work runs, none after it settles; the result or error passes through', async () => {
+  const lines: string[] = [];
+  const slow = new Promise<number>((resolve) => setTimeout(() => resolve(7), 130));
+  assert.equal(await withHeartbeat(slow, 'scoring the teacher', (l) => lines.push(l), 40), 7);
+  assert.ok(lines.length >= 2 && lines.length <= 3, lines.join('\n'));
+  assert.match(lines[0], /^still scoring the teacher \(\d+s\)$/);
+  const after = lines.length;
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(lines.length, after, 'silent once settled');
+  await assert.rejects(withHeartbeat(Promise.reject(new Error('boom')), 'x', () => {}, 40), /boom/);
 });

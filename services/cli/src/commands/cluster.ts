@@ -17,7 +17,7 @@ import {
 } from '@kd/trainer';
 import { EvaluatorClient } from '../cluster/evaluator_client.ts';
 import { findNatsServer, natsReachable, NO_NATS_MESSAGE, privateNatsServer } from '../cluster/nats.ts';
-import { ProgressBoard, shortDuration } from '../cluster/progress.ts';
+import { ProgressBoard, shortDuration, withHeartbeat } from '../cluster/progress.ts';
 import { checkpointModel, clusterTable, histogramMean, verdict, type ClusterRow, type ExperimentEvidence } from '../cluster/report.ts';
 import { grpcService, serviceEnv, trainerService } from '../cluster/services.ts';
 import { ClusterInterruptedError, ServiceFailedError, Supervisor } from '../cluster/supervisor.ts';
@@ -197,7 +197,7 @@ async function cluster(opts: ClusterOptions): Promise<void> {
       const teacherModel = checkpointModel(teacherDir);
       const list = [{ model: `teacher (${teacherModel.backbone})`, dir: teacherDir, key: 'teacher' }, ...(init ? [{ model: 'student, start', dir: init, key: 'start' }] : [])];
       for (const c of list) {
-        const report = await client.evaluate({ evaluationId: `${id}-${c.key}`, checkpoint: { path: c.dir, dataset: data, split: '' } });
+        const report = await withHeartbeat(client.evaluate({ evaluationId: `${id}-${c.key}`, checkpoint: { path: c.dir, dataset: data, split: '' } }), `scoring the ${c.model}`, (line) => log(`evaluator: ${line}`));
         scored.push({ model: c.model, dir: c.dir, s: fromReport(report) });
         log(`evaluator: ${c.model} mAP(0.50, 11point) ${(100 * report.meanAp).toFixed(2)}% (${report.numImages} images, ${report.seconds.toFixed(1)} s)`);
       }
@@ -230,7 +230,7 @@ async function cluster(opts: ClusterOptions): Promise<void> {
       const exit = await trainers[i].process.exited;
       if (exit.code !== 0) throw supervisor.reason ?? new Error(`trainer ${r.role} exited with code ${exit.code}`);
       board.note(r.role, `trained in ${shortDuration((Date.now() - trainStart) / 1000)}; waiting for the evaluator`);
-      const s = await waitForFinal(finals.get(r.job)!, client, r.job);
+      const s = await withHeartbeat(waitForFinal(finals.get(r.job)!, client, r.job), `waiting for the evaluator to score ${r.role}'s model_final`, log);
       board.note(r.role, `model_final mAP(0.50, 11point) ${(100 * s.meanAp).toFixed(2)}% (evaluated in ${s.seconds.toFixed(1)} s)`);
       return s;
     })), fixed]));

@@ -22,3 +22,4 @@ export function connectBus(o: BusOptions = {}): Promise<EventBus> {
   if (!url) return Promise.resolve(createInProcessBus(o));
   return connectNatsBus(url, o);
 }
+export { portOpen } from './port_open.ts';

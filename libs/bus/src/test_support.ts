@@ -2,8 +2,11 @@
 // unique names, polling.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { connect } from 'nats';
+import { portOpen } from './port_open.ts';
+
+export { portOpen };
 
 /** The shared NATS (JetStream on) of this machine and CI. */
 export const SHARED_NATS_URL = process.env.KD_TEST_NATS_URL || 'nats://127.0.0.1:4222';
@@ -14,19 +17,6 @@ export function uniqueId(): string {
   return `${process.pid}_${Date.now().toString(36)}_${++counter}`;
 }
 
-/** Whether a TCP server accepts connections at host:port. */
-export function portOpen(port: number, host = '127.0.0.1', timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ port, host });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
 
 export async function natsReachable(url: string): Promise<boolean> {
   const u = new URL(url);

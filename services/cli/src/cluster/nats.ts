@@ -1,8 +1,8 @@
 // The bus of `kd cluster`: NATS_URL when set, else a private nats-server of its own (never the
 // machine's shared one at 127.0.0.1:4222 unless NATS_URL names it).
 import { accessSync, constants, mkdtempSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { delimiter, join } from 'node:path';
+import { portOpen } from '@kd/bus';
 import type { StartProcessOptions } from './process.ts';
 
 /** Where nats-server is looked for first (Debian's package), before PATH. */
@@ -71,16 +71,7 @@ export async function natsReachable(urls: string, timeoutMs = 3000): Promise<boo
     } catch {
       return Promise.resolve(false);
     }
-    return new Promise<boolean>((resolve) => {
-      const socket = createConnection({ host, port });
-      const done = (ok: boolean) => {
-        socket.destroy();
-        resolve(ok);
-      };
-      socket.setTimeout(timeoutMs, () => done(false));
-      socket.once('connect', () => done(true));
-      socket.once('error', () => done(false));
-    });
+    return portOpen(port, host, timeoutMs);
   });
   return (await Promise.all(tries)).some(Boolean);
 }

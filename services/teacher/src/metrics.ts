@@ -66,5 +66,11 @@ export class TeacherMetrics {
     this.batches = r.counter({ name: n.batches, help: 'Network runs (merged batches).' });
     this.outputBytes = r.counter({ name: n.outputBytes, help: 'Bytes of head outputs sent, by output encoding.', labelNames: ['encoding'] as const });
     this.modelInfo = r.gauge({ name: n.modelInfo, help: 'What this replica serves (value always 1).', labelNames: ['replica_id', 'model_name', 'spec_hash'] as const });
+    // Labelled series exist from the start, at 0: rate() needs a sample before the first request,
+    // or a replica's first burst of requests is invisible to the dashboards.
+    for (const method of Object.values(TeacherMethod)) {
+      this.requests.inc({ method, code: 'OK' }, 0);
+      this.requestDuration.zero({ method });
+    }
   }
 }

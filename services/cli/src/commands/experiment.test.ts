@@ -57,6 +57,8 @@ test('kd experiment --quick: a teacher, every method over two seeds, the JSON, t
     assert.equal(XMLValidator.validate(svg), true, chart);
     assert.match(svg, /fine_grained_paper\+unlabeled/);
   }
+  // a dot per run behind the bars
+  assert.equal(readFileSync(join(out, 'experiment-map.svg'), 'utf8').match(/<circle /g)?.length, result.runs.length);
 
   // --report rewrites the table and charts from experiment.json alone
   rmSync(join(out, 'experiment.md'));

@@ -268,8 +268,9 @@ function writeReport(out: string, { command, split, teacher, runs }: ExperimentR
   const methods = [...new Set(runs.map((r) => r.method))];
   writeAtomic(join(out, 'experiment.md'), experimentMarkdown(runs, methods, teacher, command, split));
   const rows = summarize(runs, methods);
-  writeAtomic(join(out, 'experiment-map.svg'), barChart('mAP(0.50, 11point) by method, mean +- std over seeds', 'mAP %',
-    rows.map((r) => ({ label: r.method, mean: r.mean11, std: r.std11 })), { label: 'teacher', value: 100 * teacher.map_11point }));
+  const seedValues = (method: string) => runs.filter((r) => r.method === method).sort((a, b) => a.seed - b.seed).map((r) => 100 * r.map_11point);
+  writeAtomic(join(out, 'experiment-map.svg'), barChart('mAP(0.50, 11point) by method: mean +- std, a dot per seed', 'mAP %',
+    rows.map((r) => ({ label: r.method, mean: r.mean11, std: r.std11, points: seedValues(r.method) })), { label: 'teacher', value: 100 * teacher.map_11point }));
   writeAtomic(join(out, 'experiment-loss.svg'), lineChart('training loss (detection + distillation)', 'step', 'loss',
     methods.map((m) => ({ label: m, points: meanCurve(runs, m, 'loss') }))));
   writeAtomic(join(out, 'experiment-distill-loss.svg'), lineChart('distill_loss', 'step', 'distill_loss',

@@ -36,11 +36,15 @@ function frame(title: string, yLabel: string, axis: { max: number; step: number 
   ].join('\n');
 }
 
-export interface Bar { label: string; mean: number; std: number }
+/** A bar: its mean, std and (optionally) the values it is the mean of, drawn as dots. */
+export interface Bar { label: string; mean: number; std: number; points?: number[] }
 
-/** Bars with +-std error bars, and an optional dashed reference line (e.g. the teacher). */
+/**
+ * Bars with +-std error bars, each value behind a bar as a dot (a few seeds show their spread
+ * better than a std does), and an optional dashed reference line (e.g. the teacher).
+ */
 export function barChart(title: string, yLabel: string, bars: Bar[], reference?: { label: string; value: number }): string {
-  const axis = niceAxis(Math.max(...bars.map((b) => b.mean + b.std), reference?.value ?? 0) * 1.1);
+  const axis = niceAxis(Math.max(...bars.flatMap((b) => [b.mean + b.std, ...(b.points ?? [])]), reference?.value ?? 0) * 1.1);
   const yMax = axis.max;
   const plotW = W - M.left - M.right;
   const plotH = H - M.top - M.bottom;
@@ -50,9 +54,13 @@ export function barChart(title: string, yLabel: string, bars: Bar[], reference?:
     const x = M.left + i * slot + slot * 0.2;
     const w = slot * 0.6;
     const cx = x + w / 2;
+    const points = b.points ?? [];
+    // dots spread across the bar's middle half, in the order given (seed order), so equal values stay apart
+    const dotX = (k: number) => (points.length < 2 ? cx : x + w * 0.25 + (w * 0.5 * k) / (points.length - 1));
     return [
-      `<rect x="${x}" y="${y(b.mean)}" width="${w}" height="${y(0) - y(b.mean)}" fill="${COLOURS[i % COLOURS.length]}"/>`,
+      `<rect x="${x}" y="${y(b.mean)}" width="${w}" height="${y(0) - y(b.mean)}" fill="${COLOURS[i % COLOURS.length]}" fill-opacity="0.7"/>`,
       `<line x1="${cx}" y1="${y(b.mean - b.std)}" x2="${cx}" y2="${y(b.mean + b.std)}" stroke="#000"/>`,
+      ...points.map((v, k) => `<circle cx="${dotX(k).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3.5" fill="#fff" stroke="#000"/>`),
       `<text x="${cx}" y="${y(b.mean + b.std) - 4}" text-anchor="middle" font-size="11">${b.mean.toFixed(2)}</text>`,
       // slanted, so long method names next to each other do not overlap
       `<text x="${cx}" y="${H - M.bottom + 14}" text-anchor="end" font-size="11" transform="rotate(-20 ${cx} ${H - M.bottom + 14})">${esc(b.label)}</text>`,

@@ -57,6 +57,8 @@ export interface RunTrainingOptions {
   summary?: Record<string, unknown>;
   /** Called after every step (kd experiment records loss curves). */
   onStep?: (report: StepReport) => void;
+  /** Called after every evaluation (with `eval`: at each snapshot and at the end) with its mAP (0..1). */
+  onEvaluation?: (step: number, mAP: number) => void;
   /** Called after every checkpoint is written (the trainer service publishes it). */
   onCheckpoint?: (dir: string, step: number, hash: string) => void | Promise<void>;
   /** Stops after the current step; model_final is still written. */
@@ -139,7 +141,11 @@ export async function runTraining(o: RunTrainingOptions): Promise<Record<string,
       save: (dir, step, extra) => saveCheckpoint(dir, model.store, config, step, { optimizer: trainStep.optimizer, extra }),
       score: { key: 'best_map', describe: (best, step) => `Best test box ap: ${(best * 100).toFixed(2)}, in step: ${step ?? 'an earlier run'}` },
       checkpointExtra: { classes: trainSet.classes },
-      evaluate: testSet ? async () => (await evaluateOnTest(model, config, testSet, log)).mAP : undefined,
+      evaluate: testSet ? async (step) => {
+        const { mAP } = await evaluateOnTest(model, config, testSet, log);
+        o.onEvaluation?.(step, mAP);
+        return mAP;
+      } : undefined,
       evaluateAtSnapshots: true,
       log: (line) => { bar.clear(); log(line); },
       onStep: (r) => {

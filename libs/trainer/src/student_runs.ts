@@ -98,6 +98,8 @@ export interface StudentRunOptions {
   init?: string;
   backend: string;
   onStep?: (report: StepReport) => void;
+  /** Evaluate on the config's test list at every snapshot, reporting each mAP here (a learning curve). */
+  onEvaluation?: (step: number, mAP: number) => void;
 }
 
 export interface StudentRun { model: YoloV3; config: KdConfig; summary: Record<string, unknown> }
@@ -124,6 +126,7 @@ export async function trainStudent(o: StudentRunOptions): Promise<StudentRun> {
   };
   const summary = await runTraining({
     command: o.command, configPath: o.studentConfig, overrides, config, backend: o.backend, model, distillation, onStep: o.onStep,
+    eval: o.onEvaluation !== undefined, onEvaluation: o.onEvaluation,
     summary: loss === 'baseline' ? undefined : { method: o.method },
   });
   return { model, config, summary };

@@ -73,15 +73,23 @@ test('kd experiment --quick: a teacher, every method over two seeds, the JSON, t
   assert.match(init.stderr, /--init .*nowhere: no model\.json there/);
 });
 
-test('kd experiment --quick --jobs 2: runs in child processes, each with its log (under OUT/runs without --work), records in task order', () => {
+test('kd experiment --quick --jobs 2: runs in child processes, each with its log (under OUT/runs without --work), records in task order; --eval-every draws mAP curves', () => {
   const out = join(tmp, 'results-jobs');
   const work = join(out, 'runs');
-  const args = [kd, 'experiment', '--quick', '--seeds', '1', '--methods', 'baseline,l2', '--jobs', '2', '--out', out, '-o', 'l2:distill.weight=0'];
+  const args = [kd, 'experiment', '--quick', '--seeds', '1', '--methods', 'baseline,l2', '--jobs', '2', '--eval-every', '2', '--out', out, '-o', 'l2:distill.weight=0'];
   const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', env: { ...process.env, KD_BACKEND: 'wasm' } });
   assert.equal(r.status, 0, r.stderr);
   const result = JSON.parse(readFileSync(join(out, 'experiment.json'), 'utf8'));
   assert.deepEqual(result.runs.map((x: { method: string; seed: number }) => `${x.method}:${x.seed}`), ['baseline:0', 'l2:0']);
   for (const run of result.runs) assert.equal(run.curve.step.length, 3);
+  // --eval-every 2 reached the children: scored at the step-2 snapshot and at the end (step 3)
+  for (const run of result.runs) {
+    assert.deepEqual(run.curve.map_step, [2, 3]);
+    assert.equal(run.curve.map[1], run.map_11point);
+  }
+  assert.equal(result.protocol.eval_every, 2);
+  assert.equal(XMLValidator.validate(readFileSync(join(out, 'experiment-map-curve.svg'), 'utf8')), true);
+  assert.match(readFileSync(join(out, 'experiment.md'), 'utf8'), /experiment-map-curve\.svg/);
   assert.match(readFileSync(join(work, 'l2', 'seed0', 'log.txt'), 'utf8'), /distill_loss/);
   assert.match(r.stderr, /l2, seed 0: started \(log /);
   // the method-scoped -o reached the child: zero weight, zero distill_loss

@@ -7,7 +7,7 @@ import { ConfigError, loadConfig } from '@kd/config';
 import { writeFilesAtomic } from '@kd/data';
 import { initBackend } from '@kd/engine';
 import { createYoloV3 } from '@kd/detection';
-import { experimentMarkdown, meanCurve, summarize, type ExperimentRun, type TeacherResult } from '../experiment/report.ts';
+import { experimentMarkdown, meanCurve, meanMapCurve, summarize, type ExperimentRun, type TeacherResult } from '../experiment/report.ts';
 import {
   ensureShapesDataset, loadTeacher, parseMethod, QUICK_OVERRIDES, runTraining, scheduleOverrides, SHIPPED_TEACHER, testMaps, trainStudent, type TeacherSource,
 } from '@kd/trainer';
@@ -29,6 +29,8 @@ interface ExperimentOptions {
   split: 'test' | 'validation';
   /** Seeds are firstSeed .. firstSeed + seeds - 1 (a confirmation run takes fresh ones). */
   firstSeed: number;
+  /** Score every student every this many steps too (its mAP learning curve). */
+  evalEvery?: number;
   /** Internal (--jobs): run only this `method:seed` and write its record beside its checkpoints. */
   run?: string;
 }
@@ -58,6 +60,8 @@ export function experimentCommand(): Command {
     .option('--data <dir>', 'dataset (generated with kd make-dataset shapes if missing)', 'data/shapes')
     .option('--out <dir>', `where experiment.json, experiment.md and the charts go (default ${EXPERIMENT_OUT}; refused if it holds a previous experiment.json)`)
     .option('--work <dir>', 'checkpoints and logs of the runs (default OUT/runs; refused if it holds a previous run)')
+    .option('--eval-every <n>', 'also score every student every n steps, where it is scored at the end (its mAP learning curve, '
+      + 'in experiment.json and experiment-map-curve.svg; each costs one evaluation)', positiveInt)
     .option('--jobs <n>', 'student runs at a time, each in its own process (one per core; logs in WORK/METHOD/seedK/log.txt)', positiveInt, 1)
     .option('--init <checkpoint>', 'weights every student starts from, a checkpoint of the student config (default: random init)')
     .option('-o, --opt <[method:]key=value>', 'override a student config key for every run, or with METHOD: for that method\'s runs only '
@@ -91,17 +95,22 @@ export function methodOverrides(opts: readonly string[], method: string, methods
 /** One student run in this process: train, evaluate, and its record with the loss curves. */
 async function runOne(ctx: RunContext, method: string, seed: number): Promise<ExperimentRun> {
   const { opts, data, base, steps } = ctx;
-  const curve: ExperimentRun['curve'] = { step: [], loss: [], distill_loss: [] };
+  const curve: ExperimentRun['curve'] = { step: [], loss: [], distill_loss: [], ...(opts.evalEvery ? { map_step: [], map: [] } : {}) };
   log(`${method}, seed ${seed}: ${steps} steps`);
   const { model, config, summary } = await trainStudent({
     command: 'experiment', studentConfig: opts.student, method, dataDir: data, teacher: ctx.teacher, backend: ctx.backend, init: opts.init,
-    overrides: [...base, ...methodOverrides(opts.opt, method, EXPERIMENT_METHODS), `seed=${seed}`, `save_dir=${runDir(ctx.work, method, seed)}`, ...ctx.schedule],
+    overrides: [
+      ...base, ...methodOverrides(opts.opt, method, EXPERIMENT_METHODS), `seed=${seed}`, `save_dir=${runDir(ctx.work, method, seed)}`, ...ctx.schedule,
+      ...(opts.evalEvery ? [`snapshot_iter=${opts.evalEvery}`] : []),
+    ],
     onStep: (r) => {
       if (r.step % ctx.logIter !== 0 && r.step !== r.maxIters) return;
       curve.step.push(r.step);
       curve.loss.push(r.losses.loss);
       if (r.losses.distill_loss !== undefined) curve.distill_loss.push(r.losses.distill_loss);
     },
+    // the last one is at max_iters, where testMaps below scores the same weights again (with map_area too)
+    onEvaluation: opts.evalEvery ? (step, mAP) => { curve.map_step!.push(step); curve.map!.push(mAP); } : undefined,
   });
   const { map_11point, map_area } = await testMaps(model, config);
   model.store.dispose();
@@ -119,7 +128,8 @@ function runInChild(ctx: RunContext, teacherDir: string, method: string, seed: n
   mkdirSync(dir, { recursive: true });
   const args = [
     kdBin, 'experiment', '--run', `${method}:${seed}`, '--teacher', teacherDir, '--steps', String(ctx.steps), '--student', ctx.opts.student,
-    '--data', ctx.data, '--work', ctx.work, '--split', ctx.opts.split, ...(ctx.opts.quick ? ['--quick'] : []), ...(ctx.opts.init ? ['--init', ctx.opts.init] : []),
+    '--data', ctx.data, '--work', ctx.work, '--split', ctx.opts.split, ...(ctx.opts.quick ? ['--quick'] : []),
+    ...(ctx.opts.evalEvery ? ['--eval-every', String(ctx.opts.evalEvery)] : []), ...(ctx.opts.init ? ['--init', ctx.opts.init] : []),
     ...ctx.opts.opt.flatMap((o) => ['-o', o]),
   ];
   const logFile = join(dir, 'log.txt');
@@ -223,7 +233,7 @@ async function experiment(opts: ExperimentOptions): Promise<void> {
   const command = `kd experiment${process.argv.slice(3).length ? ` ${process.argv.slice(3).join(' ')}` : ''}`;
   const protocol: ExperimentProtocol = {
     student: opts.student, methods, seeds, steps, schedule: ctx.schedule, init: opts.init ?? null, overrides: opts.opt,
-    eval_size: studentCommon.eval_reader.size, split: opts.split, validation: lists ? { rule: lists.rule, train_images: lists.trainImages, validation_images: lists.validationImages } : null,
+    eval_size: studentCommon.eval_reader.size, eval_every: opts.evalEvery ?? null, split: opts.split, validation: lists ? { rule: lists.rule, train_images: lists.trainImages, validation_images: lists.validationImages } : null,
   };
   const tasks = methods.flatMap((method) => seeds.map((seed) =>
     () => (opts.jobs > 1 ? runInChild(ctx, teacherDir, method, seed) : runOne(ctx, method, seed))));
@@ -256,6 +266,8 @@ interface ExperimentProtocol {
   /** The -o overrides as given ([method:]key=value). */
   overrides: string[];
   eval_size: number;
+  /** --eval-every, or null: the steps between the learning curve's evaluations. */
+  eval_every?: number | null;
   split: 'test' | 'validation';
   validation: { rule: string; train_images: number; validation_images: number } | null;
 }
@@ -275,8 +287,12 @@ function writeReport(out: string, { command, split, teacher, runs }: ExperimentR
     methods.map((m) => ({ label: m, points: meanCurve(runs, m, 'loss') }))));
   writeAtomic(join(out, 'experiment-distill-loss.svg'), lineChart('distill_loss', 'step', 'distill_loss',
     methods.filter((m) => m !== 'baseline').map((m) => ({ label: m, points: meanCurve(runs, m, 'distill_loss') }))));
+  const mapCurves = methods.map((m) => ({ label: m, points: meanMapCurve(runs, m) })).filter((c) => c.points.length > 0);
+  if (mapCurves.length > 0) {
+    writeAtomic(join(out, 'experiment-map-curve.svg'), lineChart('mAP(0.50, 11point) during training, mean over seeds', 'step', 'mAP %', mapCurves));
+  }
   for (const r of rows) log(`${r.method.padEnd(30)} ${r.mean11.toFixed(2)} +- ${r.std11.toFixed(2)} (11point)`);
-  log(`wrote ${join(out, 'experiment.md')} and three charts from ${runs.length} runs`);
+  log(`wrote ${join(out, 'experiment.md')} and ${mapCurves.length > 0 ? 'four' : 'three'} charts from ${runs.length} runs`);
 }
 
 /** --report: rewrite the table and charts from OUT/experiment.json (an interrupted experiment's runs so far, or new chart code). */

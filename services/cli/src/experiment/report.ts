@@ -9,8 +9,11 @@ export interface ExperimentRun {
   wall_s: number;
   map_11point: number;
   map_area: number;
-  /** Smoothed loss (and distill_loss) every log_iter steps. */
-  curve: { step: number[]; loss: number[]; distill_loss: number[] };
+  /**
+   * Smoothed loss (and distill_loss) every log_iter steps; with --eval-every, also the mAP(0.50,
+   * map_type) (0..1) at each evaluated step (map_step, map; absent in runs without it).
+   */
+  curve: { step: number[]; loss: number[]; distill_loss: number[]; map_step?: number[]; map?: number[] };
 }
 
 export interface TeacherResult { checkpoint: string; map_11point: number; map_area: number }
@@ -90,11 +93,18 @@ export function experimentMarkdown(runs: ExperimentRun[], methods: string[], tea
     'ResNet34 teacher, l2_distill): 608: 76.2 -> 79.0 (+2.8), teacher 82.6; 416: 76.7 -> 78.2;',
     '320: 75.3 -> 75.5. COCO, split_distill (fine-grained): 29.3 -> 31.4 at 608, teacher 36.2.',
     '',
-    'Charts: `experiment-map.svg` (mAP per method), `experiment-loss.svg` and',
-    '`experiment-distill-loss.svg` (training curves, mean over seeds).',
+    'Charts: `experiment-map.svg` (mAP per method, a dot per seed), `experiment-loss.svg` and',
+    `\`experiment-distill-loss.svg\` (training curves, mean over seeds)${runs.some((r) => r.curve.map_step?.length) ? ', `experiment-map-curve.svg` (mAP during training, mean over seeds)' : ''}.`,
     '',
   ];
   return lines.join('\n');
+}
+
+/** A method's mAP learning curve in points, the mean over its seeds at each evaluated step; [] without --eval-every. */
+export function meanMapCurve(runs: ExperimentRun[], method: string): Array<[number, number]> {
+  const mine = runs.filter((r) => r.method === method && r.curve.map_step && r.curve.map_step.length > 0);
+  if (mine.length === 0) return [];
+  return mine[0].curve.map_step!.map((s, i) => [s, mean(mine.map((r) => 100 * (r.curve.map![i] ?? r.curve.map![r.curve.map!.length - 1])))]);
 }
 
 /** Mean curve of a method over its seeds (runs share the step grid). */

@@ -74,3 +74,35 @@ test('paper: gradient flows to the student only and matches finite differences',
   for (const k of [0, 1, 2, 3, 5, 6]) assertClose(g[k], 0, `d/d s[0][${k}]`);
   tf.dispose([s, t, ...Object.values(grads).filter((x) => x !== null)]);
 });
+
+test('paper: a suppressed candidate is taught "no object" by default, and left alone with suppressed: ignored', () => {
+  // cell 0 is a confident teacher candidate (objectness 3/4) that FM-NMS suppresses in favour of
+  // cell 3: by default the term pulls the student's objectness there toward 0, where the
+  // teacher itself says 3/4 (and the ground truth may say 1)
+  const student = zeros();
+  const background = run(student, map(TEACHER));
+  const ignored = run(student, map(TEACHER), { suppressed: 'ignored' });
+  assertClose(ignored.obj, 2 * LN2, 'obj over the two kept cells only'); // BCE(0, q) = ln 2 for any q
+  assertClose(ignored.reg, REG, 'reg: o = 0 on suppressed cells either way');
+  assertClose(ignored.cls, CLS, 'cls');
+  assertClose(background.obj - ignored.obj, 2 * LN2, 'the suppressed cells\' objectness terms');
+  const objGradient = (options?: PaperDistillOptions) => {
+    const s = tf.variable(zeros());
+    const { grads } = tf.variableGrads(() => fineGrainedPaperDistill([s as unknown as tf.Tensor4D], [map(TEACHER)], C, options).total, [s]);
+    const g = grads[s.name].dataSync();
+    const byCell = [0, 1, 2, 3].map((cell) => g[cell * K + 4]);
+    tf.dispose([s, grads[s.name]]);
+    return byCell;
+  };
+  // d BCE(s, q)/ds = sig(s) - q: at s = 0, 1/2 toward 0 on the suppressed cells, 1/2 - o on the kept ones
+  const dBackground = objGradient();
+  const dIgnored = objGradient({ suppressed: 'ignored' });
+  for (const cell of [0, 1]) {
+    assertClose(dBackground[cell], 0.5, `background: cell ${cell} pushed toward objectness 0`);
+    assertClose(dIgnored[cell], 0, `ignored: cell ${cell} gets no gradient`);
+  }
+  for (const cell of [2, 3]) {
+    assertClose(dBackground[cell], 0.5 - O[cell], `kept cell ${cell}`);
+    assertClose(dIgnored[cell], dBackground[cell], `kept cell ${cell}, ignored`);
+  }
+});

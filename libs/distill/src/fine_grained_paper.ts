@@ -9,6 +9,10 @@ import type { DistillLossResult } from './types.ts';
 export const PaperReduction = { image: 'image', element: 'element' } as const;
 export type PaperReduction = (typeof PaperReduction)[keyof typeof PaperReduction];
 
+/** What FM-NMS does to a suppressed teacher candidate: see fineGrainedPaperDistill. */
+export const SuppressedCandidates = { background: 'background', ignored: 'ignored' } as const;
+export type SuppressedCandidates = (typeof SuppressedCandidates)[keyof typeof SuppressedCandidates];
+
 export interface PaperDistillOptions {
   /** lambda_D, the weight of the teacher objectness term (paper: 1). */
   lambdaD?: number;
@@ -20,12 +24,19 @@ export interface PaperDistillOptions {
    * the ground truth, as in the paper. 'element': means over n,a,i,j (and k), like split_distill.
    */
   reduction?: PaperReduction;
+  /**
+   * 'background' (default): a candidate FM-NMS suppresses keeps the objectness term with a
+   * target of 0, so the student is taught that nothing is there. 'ignored': it gets no term at
+   * all (neither objectness nor, as o = 0 already says, box and class), so the student learns
+   * only from the candidates the teacher keeps, and the ground truth alone speaks elsewhere.
+   */
+  suppressed?: SuppressedCandidates;
 }
 
 /**
  * The distillation terms of Mehta & Ozturk 2018 on raw head outputs [N,H,W,A*(5+C)] per scale;
  * o = sig(t_obj) after FM-NMS on the teacher (0 for suppressed candidates):
- *   obj = lambda_D * BCE(s_obj, o)
+ *   obj = lambda_D * BCE(s_obj, o)          (with suppressed 'ignored': on kept candidates only)
  *   reg = (BCE(s_x,sig t_x) + BCE(s_y,sig t_y) + |s_w-t_w| + |s_h-t_h|) * o
  *   cls = sum_k BCE(s_cls_k, sig t_cls_k) * o
  * reduced per `reduction`, summed over scales, times weight. Only the teacher part: the
@@ -35,7 +46,7 @@ export function fineGrainedPaperDistill(
   student: tf.Tensor4D[],
   teacher: tf.Tensor4D[],
   numClasses: number,
-  { lambdaD = 1, weight = 1, reduction = 'image' }: PaperDistillOptions = {},
+  { lambdaD = 1, weight = 1, reduction = 'image', suppressed = 'background' }: PaperDistillOptions = {},
 ): DistillLossResult {
   checkOutputShapes(student, teacher);
   return tf.tidy(() => {
@@ -43,9 +54,9 @@ export function fineGrainedPaperDistill(
       const t4 = stopGradient(teacher[i]);
       const s = anchorRows(output, numClasses);
       const t = anchorRows(t4, numClasses);
-      const keep = tf.reshape(fmNmsKeep(teacher[i], numClasses), [-1, 1]); // a constant: no gradient
+      const keep = tf.reshape(fmNmsKeep(teacher[i], numClasses), [-1, 1]) as tf.Tensor2D; // a constant: no gradient
       const o = tf.mul(tf.sigmoid(objectnessColumn(t)), keep) as tf.Tensor2D;
-      const sums = splitTermSums(s, t, o, o);
+      const sums = splitTermSums(s, t, o, o, suppressed === 'ignored' ? keep : undefined);
       const rows = s.shape[0];
       const box = reduction === 'image' ? weight / output.shape[0] : weight / rows;
       const cls = reduction === 'image' ? box : weight / (rows * numClasses);

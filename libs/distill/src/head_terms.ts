@@ -38,16 +38,17 @@ function channelMasks(numClasses: number) {
 
 /**
  * Per-channel sums [5+C] over all anchor rows of the split-distillation terms:
- *   x, y, cls_k: BCE(s, sig(t)) * w     w, h: |s - t| * w     obj: BCE(s_obj, objTarget)
- * where student, teacher are rows [M,5+C] and objTarget, w are [M,1] (computed from the teacher).
- * Masks instead of per-channel slices keep it to a dozen ops whatever C is.
+ *   x, y, cls_k: BCE(s, sig(t)) * w     w, h: |s - t| * w     obj: BCE(s_obj, objTarget) * objWeight
+ * where student, teacher are rows [M,5+C] and objTarget, w, objWeight are [M,1] (computed from
+ * the teacher; objWeight 1 when not given). Masks instead of per-channel slices keep it to a
+ * dozen ops whatever C is.
  */
-export function splitTermSums(student: tf.Tensor2D, teacher: tf.Tensor2D, objTarget: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor1D {
+export function splitTermSums(student: tf.Tensor2D, teacher: tf.Tensor2D, objTarget: tf.Tensor2D, w: tf.Tensor2D, objWeight?: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => {
     const m = channelMasks(student.shape[1] - 5);
     const target = tf.add(tf.mul(tf.sigmoid(teacher), m.notObj), tf.mul(objTarget, m.obj));
     const err = tf.add(tf.mul(bceWithLogits(student, target), m.bce), tf.mul(tf.abs(tf.sub(student, teacher)), m.l1));
-    const weight = tf.add(tf.mul(w, m.notObj), m.obj);
+    const weight = tf.add(tf.mul(w, m.notObj), objWeight ? tf.mul(objWeight, m.obj) : m.obj);
     return tf.sum(tf.mul(err, weight), 0) as tf.Tensor1D;
   });
 }

@@ -1,5 +1,5 @@
 import { fineGrainedDistill } from './fine_grained.ts';
-import { fineGrainedPaperDistill, PaperReduction } from './fine_grained_paper.ts';
+import { fineGrainedPaperDistill, PaperReduction, SuppressedCandidates } from './fine_grained_paper.ts';
 import { l2Distill } from './l2.ts';
 import { checkOutputLayout } from './pairing.ts';
 import { registerDistillLoss, type DistillLossDefinition } from './registry.ts';
@@ -33,11 +33,16 @@ const builtins: DistillLossDefinition[] = [
       lambda_D: { type: 'number', default: 1, min: 0, doc: 'weight of the teacher objectness term' },
       weight: { type: 'number', default: 1, min: 0, doc: 'multiplies all terms' },
       reduction: { type: 'enum', values: Object.values(PaperReduction), default: PaperReduction.image, doc: 'image: per-image sums averaged over the batch; element: means' },
+      suppressed: {
+        type: 'enum', values: Object.values(SuppressedCandidates), default: SuppressedCandidates.background,
+        doc: 'candidates FM-NMS suppresses: background (objectness target 0) or ignored (no distillation term)',
+      },
     },
     create: (o) => ({ student, teacher, spec }) => {
       checkOutputLayout(student, spec!);
       return fineGrainedPaperDistill(student, teacher, spec!.numClasses, {
         lambdaD: o.lambda_D as number, weight: o.weight as number, reduction: o.reduction as PaperReduction,
+        suppressed: o.suppressed as SuppressedCandidates,
       });
     },
   },

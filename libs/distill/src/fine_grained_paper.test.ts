@@ -27,7 +27,7 @@ const run = (student: tf.Tensor4D, teacher: tf.Tensor4D, options?: PaperDistillO
 // Zero student: every BCE(0, q) is ln 2; per image sums (reduction 'image'):
 const REG = (2 * LN2 + 1 + 1) * O[2] + (2 * LN2 + 0.25) * O[3]; // x, y BCEs + |t_w| + |t_h|, times o
 const CLS = 2 * LN2 * (O[2] + O[3]);
-const OBJ = 4 * LN2; // BCE(0, o) over all four cells, suppressed ones included (target 0)
+const OBJ = 2 * LN2; // BCE(0, o) over the two kept cells (suppressed: ignored, the default)
 
 test('paper: FM-NMS then objectness-scaled terms, per-image sums, by hand', () => {
   const loss = run(zeros(), map(TEACHER));
@@ -75,13 +75,13 @@ test('paper: gradient flows to the student only and matches finite differences',
   tf.dispose([s, t, ...Object.values(grads).filter((x) => x !== null)]);
 });
 
-test('paper: a suppressed candidate is taught "no object" by default, and left alone with suppressed: ignored', () => {
+test('paper: a suppressed candidate is left alone by default, and taught "no object" with suppressed: background', () => {
   // cell 0 is a confident teacher candidate (objectness 3/4) that FM-NMS suppresses in favour of
-  // cell 3: by default the term pulls the student's objectness there toward 0, where the
+  // cell 3: with 'background' the term pulls the student's objectness there toward 0, where the
   // teacher itself says 3/4 (and the ground truth may say 1)
   const student = zeros();
-  const background = run(student, map(TEACHER));
-  const ignored = run(student, map(TEACHER), { suppressed: 'ignored' });
+  const background = run(student, map(TEACHER), { suppressed: 'background' });
+  const ignored = run(student, map(TEACHER));
   assertClose(ignored.obj, 2 * LN2, 'obj over the two kept cells only'); // BCE(0, q) = ln 2 for any q
   assertClose(ignored.reg, REG, 'reg: o = 0 on suppressed cells either way');
   assertClose(ignored.cls, CLS, 'cls');
@@ -95,8 +95,8 @@ test('paper: a suppressed candidate is taught "no object" by default, and left a
     return byCell;
   };
   // d BCE(s, q)/ds = sig(s) - q: at s = 0, 1/2 toward 0 on the suppressed cells, 1/2 - o on the kept ones
-  const dBackground = objGradient();
-  const dIgnored = objGradient({ suppressed: 'ignored' });
+  const dBackground = objGradient({ suppressed: 'background' });
+  const dIgnored = objGradient();
   for (const cell of [0, 1]) {
     assertClose(dBackground[cell], 0.5, `background: cell ${cell} pushed toward objectness 0`);
     assertClose(dIgnored[cell], 0, `ignored: cell ${cell} gets no gradient`);

@@ -34,8 +34,8 @@ const builtins: DistillLossDefinition[] = [
       weight: { type: 'number', default: 1, min: 0, doc: 'multiplies all terms' },
       reduction: { type: 'enum', values: Object.values(PaperReduction), default: PaperReduction.image, doc: 'image: per-image sums averaged over the batch; element: means' },
       suppressed: {
-        type: 'enum', values: Object.values(SuppressedCandidates), default: SuppressedCandidates.background,
-        doc: 'candidates FM-NMS suppresses: background (objectness target 0) or ignored (no distillation term)',
+        type: 'enum', values: Object.values(SuppressedCandidates), default: SuppressedCandidates.ignored,
+        doc: 'candidates FM-NMS suppresses: ignored (no distillation term) or background (objectness target 0)',
       },
     },
     create: (o) => ({ student, teacher, spec }) => {

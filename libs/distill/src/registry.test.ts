@@ -29,7 +29,7 @@ test('the built-ins are registered with their inputs and defaults', () => {
   assert.deepEqual(getDistillLoss('fine_grained').inputs, ['student', 'teacher', 'spec']);
   assert.deepEqual(resolveDistillOptions(getDistillLoss('l2'), {}), { weight: 100 });
   assert.deepEqual(resolveDistillOptions(getDistillLoss('fine_grained'), {}), { weight: 1000 });
-  assert.deepEqual(resolveDistillOptions(getDistillLoss('fine_grained_paper'), { lambda_D: 0.5 }), { lambda_D: 0.5, weight: 1, reduction: 'image', suppressed: 'background' });
+  assert.deepEqual(resolveDistillOptions(getDistillLoss('fine_grained_paper'), { lambda_D: 0.5 }), { lambda_D: 0.5, weight: 1, reduction: 'image', suppressed: 'ignored' });
 });
 
 test('created losses equal the plain functions with the same options', () => {

@@ -37,10 +37,15 @@ function prometheusConfig(): { config: object; jobs: string[] } {
     jobs,
     config: {
       // a trainer answers /metrics between two steps (its event loop turns once per step), so
-      // the timeout must outlast a step of this busy machine
+      // its timeout must outlast a step of this busy machine; the teacher and the evaluator answer
+      // at once, and are scraped every second: the evaluator's mAP gauges are set only a few
+      // seconds before the cluster stops it
       global: { scrape_interval: '3s', scrape_timeout: '3s', evaluation_interval: '1s' },
       rule_files: [join(RULES, '*.yml')],
-      scrape_configs: jobs.map((job) => ({ job_name: job, file_sd_configs: [{ files: [join(tmp, `${job}.json`)], refresh_interval: '1s' }] })),
+      scrape_configs: jobs.map((job) => ({
+        job_name: job, file_sd_configs: [{ files: [join(tmp, `${job}.json`)], refresh_interval: '1s' }],
+        ...(job === 'kd-trainer' ? {} : { scrape_interval: '1s', scrape_timeout: '1s' }),
+      })),
     },
   };
 }
@@ -89,9 +94,11 @@ test('Prometheus scrapes kd cluster --quick: every target up, every dashboard qu
   }
 
   // the cluster: each service's metrics URL becomes a target of its job as soon as it is printed;
-  // 12 steps (not 3) keep the trainers up for several scrapes
+  // 60 steps (not 3) keep the trainers up for several scrapes: a quick step takes about 0.2 s on an
+  // idle machine, and a new target is first scraped up to 1 s (file refresh) + 3 s (interval) after
+  // it is written; at 12 steps a trainer could finish before Prometheus ever scraped it
   const started = Date.now() / 1000;
-  const cluster = spawn(process.execPath, [join(REPO, 'services/cli/bin/kd.js'), 'cluster', '--quick', '--steps', '12', '--work', join(tmp, 'work')], {
+  const cluster = spawn(process.execPath, [join(REPO, 'services/cli/bin/kd.js'), 'cluster', '--quick', '--steps', '60', '--work', join(tmp, 'work')], {
     cwd: REPO, env: { ...process.env, NATS_URL: '', KD_BACKEND: 'wasm' }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(cluster);

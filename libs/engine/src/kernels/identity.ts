@@ -1,4 +1,4 @@
-import type { CastAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 
 interface RefCountingBackend { incRef(dataId: object): void }
 
@@ -21,14 +21,4 @@ export function sharedIdentityConfig(original: KernelConfig): KernelConfig {
     return x.dtype === 'string' ? original.kernelFunc(args) : share(x, args.backend);
   };
   return { kernelName: 'Identity', backendName: 'wasm', kernelFunc };
-}
-
-/** Cast to the dtype a tensor already has (ReLU's gradient casts its float32 step mask) shares it the same way. */
-export function sameDtypeCastConfig(original: KernelConfig): KernelConfig {
-  const kernelFunc: KernelFunc = (args) => {
-    const x = args.inputs.x as TensorInfo;
-    const { dtype } = args.attrs as unknown as CastAttrs;
-    return x.dtype === dtype && dtype !== 'string' ? share(x, args.backend) : original.kernelFunc(args);
-  };
-  return { kernelName: 'Cast', backendName: 'wasm', kernelFunc };
 }

@@ -3,7 +3,7 @@ import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter.ts';
 import { conv2DBackpropInputConfig } from './conv2d_backprop_input.ts';
 import { depthwiseConv2dBackpropFilterConfig } from './depthwise_conv2d_backprop_filter.ts';
 import { depthwiseConv2dBackpropInputConfig } from './depthwise_conv2d_backprop_input.ts';
-import { sameDtypeCastConfig, sharedIdentityConfig } from './identity.ts';
+import { sharedIdentityConfig } from './identity.ts';
 import { leadingAxesReduceConfig } from './leading_axes_reduce.ts';
 import { maxPoolGradConfig } from './max_pool_grad.ts';
 import { padConfig } from './pad.ts';
@@ -44,5 +44,4 @@ export function registerWasmTrainingKernels(): void {
   replace(reverseConfig(originalWasmKernel('Reverse')));
   replace(maxPoolGradConfig(originalWasmKernel('MaxPoolGrad')));
   replace(sharedIdentityConfig(originalWasmKernel('Identity')));
-  replace(sameDtypeCastConfig(originalWasmKernel('Cast')));
 }

@@ -94,9 +94,9 @@ test('Prometheus scrapes kd cluster --quick: every target up, every dashboard qu
   }
 
   // the cluster: each service's metrics URL becomes a target of its job as soon as it is printed;
-  // 60 steps (not 3) keep the trainers up for several scrapes: a quick step takes about 0.2 s on an
-  // idle machine, and a new target is first scraped up to 1 s (file refresh) + 3 s (interval) after
-  // it is written; at 12 steps a trainer could finish before Prometheus ever scraped it
+  // 60 steps (not 3) keep the trainers up for several scrapes: a new target is first scraped up to
+  // 1 s (file refresh) + 3 s (interval) after it is written, and with 12 quick steps a trainer
+  // once finished before Prometheus ever scraped it
   const started = Date.now() / 1000;
   const cluster = spawn(process.execPath, [join(REPO, 'services/cli/bin/kd.js'), 'cluster', '--quick', '--steps', '60', '--work', join(tmp, 'work')], {
     cwd: REPO, env: { ...process.env, NATS_URL: '', KD_BACKEND: 'wasm' }, stdio: ['ignore', 'pipe', 'pipe'],

@@ -17,7 +17,6 @@ export function uniqueId(): string {
   return `${process.pid}_${Date.now().toString(36)}_${++counter}`;
 }
 
-
 export async function natsReachable(url: string): Promise<boolean> {
   const u = new URL(url);
   return portOpen(Number(u.port || 4222), u.hostname);

@@ -7,7 +7,7 @@ import { ConfigError, loadConfig } from '@kd/config';
 import { writeFilesAtomic } from '@kd/data';
 import { initBackend } from '@kd/engine';
 import { createYoloV3 } from '@kd/detection';
-import { experimentMarkdown, meanCurve, meanMapCurve, summarize, type ExperimentRun, type TeacherResult } from '../experiment/report.ts';
+import { experimentMarkdown, meanCurve, summarize, type ExperimentRun, type TeacherResult } from '../experiment/report.ts';
 import {
   ensureShapesDataset, loadTeacher, parseMethod, QUICK_OVERRIDES, runTraining, scheduleOverrides, SHIPPED_TEACHER, testMaps, trainStudent, type TeacherSource,
 } from '@kd/trainer';
@@ -287,7 +287,8 @@ function writeReport(out: string, { command, split, teacher, runs }: ExperimentR
     methods.map((m) => ({ label: m, points: meanCurve(runs, m, 'loss') }))));
   writeAtomic(join(out, 'experiment-distill-loss.svg'), lineChart('distill_loss', 'step', 'distill_loss',
     methods.filter((m) => m !== 'baseline').map((m) => ({ label: m, points: meanCurve(runs, m, 'distill_loss') }))));
-  const mapCurves = methods.map((m) => ({ label: m, points: meanMapCurve(runs, m) })).filter((c) => c.points.length > 0);
+  const mapCurves = methods.map((m) => ({ label: m, points: meanCurve(runs, m, 'map').map(([s, v]): [number, number] => [s, 100 * v]) }))
+    .filter((c) => c.points.length > 0);
   if (mapCurves.length > 0) {
     writeAtomic(join(out, 'experiment-map-curve.svg'), lineChart('mAP(0.50, 11point) during training, mean over seeds', 'step', 'mAP %', mapCurves));
   }

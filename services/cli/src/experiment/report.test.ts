@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { experimentGain, experimentMarkdown, formatGain, pairedGain, type ExperimentRun } from './report.ts';
+import { experimentGain, experimentMarkdown, formatGain, meanCurve, pairedGain, type ExperimentRun } from './report.ts';
 
 const run = (method: string, seed: number, map: number): ExperimentRun => ({
   method, seed, steps: 40, wall_s: 1, map_11point: map, map_area: map, curve: { step: [], loss: [], distill_loss: [] },
@@ -37,4 +37,15 @@ test('experiment.md has the paired gain and its t; experimentGain reads it back 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('meanCurve: the mean over seeds at each step, loss on curve.step and map on curve.map_step; a shorter run repeats its last value', () => {
+  const withCurves = (seed: number, loss: number[], map?: number[]): ExperimentRun => ({
+    ...run('l2', seed, 0), curve: { step: [20, 40], loss, distill_loss: [], ...(map ? { map_step: [10, 30, 40], map } : {}) },
+  });
+  const two = [withCurves(0, [4, 2], [0.1, 0.2, 0.3]), withCurves(1, [6], [0.3, 0.4, 0.5])];
+  assert.deepEqual(meanCurve(two, 'l2', 'loss'), [[20, 5], [40, 4]]);
+  assert.deepEqual(meanCurve(two, 'l2', 'map').map(([s, v]) => [s, +v.toFixed(9)]), [[10, 0.2], [30, 0.3], [40, 0.4]]);
+  assert.deepEqual(meanCurve(two, 'l2', 'distill_loss'), []);
+  assert.deepEqual(meanCurve([withCurves(0, [1, 1])], 'l2', 'map'), [], 'no --eval-every: no map curve');
 });

@@ -100,17 +100,14 @@ export function experimentMarkdown(runs: ExperimentRun[], methods: string[], tea
   return lines.join('\n');
 }
 
-/** A method's mAP learning curve in points, the mean over its seeds at each evaluated step; [] without --eval-every. */
-export function meanMapCurve(runs: ExperimentRun[], method: string): Array<[number, number]> {
-  const mine = runs.filter((r) => r.method === method && r.curve.map_step && r.curve.map_step.length > 0);
+/**
+ * Mean curve of a method over its seeds (runs share the step grid): loss and distill_loss at
+ * curve.step, map (0..1; [] without --eval-every) at curve.map_step.
+ */
+export function meanCurve(runs: ExperimentRun[], method: string, key: 'loss' | 'distill_loss' | 'map'): Array<[number, number]> {
+  const values = (r: ExperimentRun) => r.curve[key] ?? [];
+  const mine = runs.filter((r) => r.method === method && values(r).length > 0);
   if (mine.length === 0) return [];
-  return mine[0].curve.map_step!.map((s, i) => [s, mean(mine.map((r) => 100 * (r.curve.map![i] ?? r.curve.map![r.curve.map!.length - 1])))]);
-}
-
-/** Mean curve of a method over its seeds (runs share the step grid). */
-export function meanCurve(runs: ExperimentRun[], method: string, key: 'loss' | 'distill_loss'): Array<[number, number]> {
-  const mine = runs.filter((r) => r.method === method && r.curve[key].length > 0);
-  if (mine.length === 0) return [];
-  const steps = mine[0].curve.step;
-  return steps.map((s, i) => [s, mean(mine.map((r) => r.curve[key][i] ?? r.curve[key][r.curve[key].length - 1]))]);
+  const steps = (key === 'map' ? mine[0].curve.map_step : mine[0].curve.step) ?? [];
+  return steps.map((s, i) => [s, mean(mine.map((r) => values(r)[i] ?? values(r)[values(r).length - 1]))]);
 }

@@ -98,7 +98,7 @@ test('Prometheus scrapes kd cluster --quick: every target up, every dashboard qu
   // 1 s (file refresh) + 3 s (interval) after it is written, and with 12 quick steps a trainer
   // once finished before Prometheus ever scraped it
   const started = Date.now() / 1000;
-  const cluster = spawn(process.execPath, [join(REPO, 'services/cli/bin/kd.js'), 'cluster', '--quick', '--steps', '60', '--work', join(tmp, 'work')], {
+  const cluster = spawn(process.execPath, [join(REPO, 'services/cli/bin/kd.js'), 'cluster', '--quick', '--init', join(REPO, 'models/yolov3_mobilenet_v1_shapes'), '--steps', '60', '--work', join(tmp, 'work')], {
     cwd: REPO, env: { ...process.env, NATS_URL: '', KD_BACKEND: 'wasm' }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(cluster);

@@ -90,6 +90,19 @@ test('Evaluate a checkpoint: the report equals kd eval of the same checkpoint on
   assert.ok(studentReport.meanAp > 0.2, `the shipped student finds shapes (mAP ${studentReport.meanAp})`);
 });
 
+test('Evaluate at an input size: the report equals kd eval of the checkpoint whose config has that size', async () => {
+  const student320 = join(tmp.dir, 'student320');
+  studentCopy(student320, data, 320);
+  const [at320, own, eval320] = await Promise.all([
+    evaluate(c, { checkpoint: { path: student, dataset: '', split: '', inputSize: 320 } }),
+    evaluate(c, { checkpoint: { path: student, dataset: '', split: '' } }),
+    kd(['eval', '-w', student320, '--json']),
+  ]);
+  assert.equal(at320.state, EvaluationState.EVALUATION_STATE_DONE, at320.error);
+  assertApEqual(at320, JSON.parse(eval320), 'input_size 320');
+  assert.notEqual(at320.meanAp, own.meanAp, 'input_size 0 keeps the checkpoint\'s own size (224), which scores otherwise');
+});
+
 /** Ground truth JSON of the dataset's test split and detections made from it: jittered boxes, misses, false positives. */
 async function detectionFiles(): Promise<{ gt: string; dets: string }> {
   const ds = await readVocDataset(data, { split: 'test.txt' });
@@ -148,6 +161,7 @@ test('bad requests get INVALID_ARGUMENT / NOT_FOUND naming the field; the servic
     [ckpt(tiny, missing), status.NOT_FOUND, /^EvaluateRequest\.checkpoint\.dataset: .*nope does not exist/],
     [ckpt('s3://bucket/ckpt'), status.INVALID_ARGUMENT, /only local paths and file:\/\/ URIs/],
     [{ ...ckpt(tiny), iouThreshold: 1.5 }, status.INVALID_ARGUMENT, /^EvaluateRequest\.iou_threshold: 1\.5 is outside/],
+    [{ checkpoint: { ...ckpt(tiny).checkpoint, inputSize: 100 } }, status.INVALID_ARGUMENT, /^EvaluateRequest\.checkpoint\.input_size: 100 is not a multiple of 32/],
     [{ ...ckpt(tiny), metric: 9 as ApMetric }, status.INVALID_ARGUMENT, /^EvaluateRequest\.metric: unknown ApMetric 9/],
     [{ ...ckpt(tiny), jobId: 'a.b' }, status.INVALID_ARGUMENT, /^EvaluateRequest\.job_id: "a\.b" is not a job id/],
     [{ ...ckpt(tiny), evaluationId: '../x' }, status.INVALID_ARGUMENT, /^EvaluateRequest\.evaluation_id:/],

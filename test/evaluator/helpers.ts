@@ -9,7 +9,7 @@ import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import * as busTesting from '@kd/bus/testing';
 import { SHARED_NATS_URL } from '@kd/bus/testing';
 import {
-  type EvaluateRequest, type EvaluationReport, EvaluatorServiceClient, type GetReportRequest,
+  type CheckpointInput, EvaluateRequest, type EvaluationReport, EvaluatorServiceClient, type GetReportRequest,
 } from '@kd/proto';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -162,11 +162,14 @@ export function client(address: string): EvaluatorServiceClient {
   return new EvaluatorServiceClient(address, credentials.createInsecure());
 }
 
-export function request(over: Partial<EvaluateRequest>): EvaluateRequest {
-  return { jobId: '', evaluationId: '', step: 0, metric: 0, iouThreshold: 0, ...over };
+/** The fields of an EvaluateRequest a test sets; the rest (and the checkpoint's) are the proto defaults. */
+export type RequestFields = Omit<Partial<EvaluateRequest>, 'checkpoint'> & { checkpoint?: Partial<CheckpointInput> };
+
+export function request(over: RequestFields): EvaluateRequest {
+  return EvaluateRequest.fromPartial(over);
 }
 
-export function evaluate(c: EvaluatorServiceClient, over: Partial<EvaluateRequest>): Promise<EvaluationReport> {
+export function evaluate(c: EvaluatorServiceClient, over: RequestFields): Promise<EvaluationReport> {
   return new Promise((resolve, reject) =>
     c.evaluate(request(over), new Metadata(), { deadline: Date.now() + 30_000 }, (err: ServiceError | null, res) => (err ? reject(err) : resolve(res!.report!))),
   );

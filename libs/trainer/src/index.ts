@@ -10,7 +10,7 @@ export { evaluateOnTest, runTraining, type Distillation, type RunTrainingOptions
 export { isServiceAddress, prepareDistillation, type PreparedDistillation, type TeacherChoice } from './distillation_setup.ts';
 export { isClassifierConfig, runClassifier, type ClassifierRunOptions } from './classifier_training.ts';
 export {
-  ensureShapesDataset, loadTeacher, parseMethod, QUICK_DATASET, QUICK_OVERRIDES, scheduleOverrides, SHIPPED_STUDENT, SHIPPED_TEACHER,
+  ensureShapesDataset, loadTeacher, parseMethod, QUICK_DATASET, QUICK_OVERRIDES, scheduleOverrides, SHIPPED_BACKBONE, SHIPPED_STUDENT, SHIPPED_TEACHER,
   testMaps, trainStudent, type StudentRun, type StudentRunOptions, type TestMaps,
 } from './student_runs.ts';
 export type { ImageBatch, TeacherSource } from './teacher/source.ts';

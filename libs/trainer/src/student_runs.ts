@@ -15,8 +15,13 @@ import type { TeacherSource } from './teacher/source.ts';
 
 /** The teacher checkpoint shipped in the repo for the built-in dataset (models/README.md: how it was made). */
 export const SHIPPED_TEACHER = 'models/yolov3_r34_shapes';
-/** The shipped baseline student, the demo's starting point (as PaddleDetection's students start from pretrained weights). */
+/** The shipped baseline student (15600 steps; models/README.md). */
 export const SHIPPED_STUDENT = 'models/yolov3_mobilenet_v1_shapes';
+/**
+ * The student's backbone pretrained on classifying the dataset's object crops (the analogue of
+ * PaddleDetection's ImageNet-pretrained backbones): where the demo's students start.
+ */
+export const SHIPPED_BACKBONE = 'models/classifier_mobilenet_v1_shapes';
 
 /** Tiny models and inputs for --quick (the pipeline end to end in a few seconds). */
 export const QUICK_OVERRIDES = [

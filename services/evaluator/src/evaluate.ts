@@ -50,6 +50,7 @@ async function evaluateCheckpoint(task: Extract<WorkerTask, { kind: 'checkpoint'
   const config = await stage(pathField, () => readCheckpointConfig(task.path));
   if (task.datasetDir) config.dataset.dir = task.datasetDir;
   if (task.split) config.dataset.test_list = task.split;
+  if (task.inputSize) config.eval_reader.size = task.inputSize;
   if (!existsSync(config.dataset.dir)) {
     throw new InputFailure(datasetField, `${config.dataset.dir}: dataset folder does not exist${task.datasetDir ? '' : ` (dataset.dir of ${task.path}/model.json; pass a dataset)`}`, true);
   }

@@ -12,6 +12,8 @@ export type WorkerTask =
     datasetDir?: string;
     /** List file or ImageSets/Main split replacing dataset.test_list; undefined keeps it. */
     split?: string;
+    /** Square input size replacing eval_reader.size; undefined keeps it. */
+    inputSize?: number;
     /** "sha256:<hex>" the weights must have (from CheckpointSaved); undefined checks nothing. */
     expectedHash?: string;
     metric: ApMetricName;

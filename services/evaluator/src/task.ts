@@ -77,6 +77,17 @@ function iouOf(t: number): number {
   return t;
 }
 
+/** Largest CheckpointInput.input_size: a 1024x1024 batch is already far past VOC's images. */
+export const MAX_INPUT_SIZE = 1024;
+
+function inputSizeOf(size: number): number | undefined {
+  if (size === 0) return undefined;
+  if (size % 32 !== 0 || size > MAX_INPUT_SIZE) {
+    throw new InvalidRequestError('EvaluateRequest.checkpoint.input_size', `${size} is not a multiple of 32 up to ${MAX_INPUT_SIZE}; 0 means the checkpoint's own eval_reader.size`);
+  }
+  return size;
+}
+
 /** The task of an Evaluate request; throws InvalidRequestError or PathNotFoundError naming the field. */
 export function taskFromRequest(req: EvaluateRequest): EvaluationTask {
   checkJobId(req.jobId, 'EvaluateRequest.job_id');
@@ -98,7 +109,8 @@ export function taskFromRequest(req: EvaluateRequest): EvaluationTask {
       datasetDir = c.dataset === 'builtin' ? resolve(BUILTIN_DATASET_DIR) : localPath(c.dataset, 'EvaluateRequest.checkpoint.dataset');
       mustExist(datasetDir, 'EvaluateRequest.checkpoint.dataset', 'any');
     }
-    return { ...base, source: c.path, work: { kind: 'checkpoint', path, datasetDir, split: c.split || undefined, metric, iouThreshold } };
+    const inputSize = inputSizeOf(c.inputSize);
+    return { ...base, source: c.path, work: { kind: 'checkpoint', path, datasetDir, split: c.split || undefined, inputSize, metric, iouThreshold } };
   }
   if (req.detections) {
     const d = req.detections;

@@ -2,7 +2,7 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { channelCredentials, clientAuthFromEnv, clientOptions, type ClientAuth } from '@kd/grpc-auth';
 import {
-  EvaluationState, EvaluatorServiceClient, GRPC_MESSAGE_OPTIONS, type EvaluateRequest, type EvaluationReport, type GetReportRequest,
+  type CheckpointInput, EvaluateRequest, EvaluationState, EvaluatorServiceClient, GRPC_MESSAGE_OPTIONS, type EvaluationReport, type GetReportRequest,
 } from '@kd/proto';
 
 /** An evaluation the evaluator finished as FAILED, with its error. */
@@ -22,8 +22,8 @@ export class EvaluatorClient {
   }
 
   /** Evaluate, waiting as long as the evaluator's queue takes; a FAILED report throws EvaluationFailedError. */
-  evaluate(request: Partial<EvaluateRequest>): Promise<EvaluationReport> {
-    const full: EvaluateRequest = { jobId: '', evaluationId: '', step: 0, metric: 0, iouThreshold: 0, ...request };
+  evaluate(request: Omit<Partial<EvaluateRequest>, 'checkpoint'> & { checkpoint?: Partial<CheckpointInput> }): Promise<EvaluationReport> {
+    const full = EvaluateRequest.fromPartial(request); // the fields not given: the proto's defaults
     return new Promise((resolve, reject) =>
       this.client.evaluate(full, new Metadata(), (err: ServiceError | null, res) => {
         if (err) return reject(new Error(`evaluator: Evaluate ${full.checkpoint?.path ?? ''}: ${err.message}`));

@@ -70,9 +70,10 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs: number): Pr
   }
 }
 
-test('kd cluster --quick: five processes, the table with 4 rows, demo.json, nothing left running', { skip, timeout: 60_000 }, async () => {
+test('kd cluster --quick --init: five processes, the table with 4 rows, demo.json, nothing left running', { skip, timeout: 60_000 }, async () => {
   const work = join(tmp, 'quick');
-  const run = kdCluster(['--quick', '--work', work]);
+  // --init: both students fine-tune the shipped student, so there is a "student, start" row
+  const run = kdCluster(['--quick', '--init', 'models/yolov3_mobilenet_v1_shapes', '--work', work]);
   const code = await run.exit;
   assert.equal(code, 0, run.err());
   const err = run.err();
@@ -91,12 +92,15 @@ test('kd cluster --quick: five processes, the table with 4 rows, demo.json, noth
   assert.deepEqual(table.map((l) => l.split(/\s{2,}/)[0]), ['teacher (ResNet)', 'student, start', 'student, baseline', 'student, l2']);
   assert.match(table[0], /^teacher \(ResNet\)\s+6\.66M\s+\d+\.\d\d%\s+-\s+-\s+-\s+\d+\.\d$/);
   assert.match(table[3], /^student, l2\s+1\.54M\s+\d+\.\d\d%\s+\d+\.\d\s+\d+\.\ds \(\d+%\)\s+\d+\.\d\s+\d+\.\d$/);
-  assert.match(run.out(), /The distilled student \(l2, weight 1\) ends .* after 3 steps .*One seed \(0\)/);
+  assert.match(run.out(), /The distilled student \(l2, weight 2\) ends .* after 3 steps .*One seed \(0\)/);
   assert.match(run.out(), /over \d+ seeds of \d+ steps, kd experiment measured l2 at [+-][\d.]+ \+- [\d.]+ points over the baseline \(paired by seed, \+- standard error; results\/[\w/-]+\/experiment\.json\)/, 'the committed experiment quoted');
 
   const result = JSON.parse(readFileSync(join(work, 'demo.json'), 'utf8'));
   assert.equal(result.steps, 3);
   assert.equal(result.bus, 'private nats-server');
+  assert.equal(result.weight, 2, 'the student config\'s l2 weight');
+  assert.equal(result.eval_size, 224, 'the shipped student\'s config size: --quick\'s tiny-model keys do not apply to it');
+  assert.match(err, /3 steps per student from .*yolov3_mobilenet_v1_shapes, scored at 224 px/);
   assert.deepEqual(result.rows.map((r: { model: string }) => r.model), ['teacher (ResNet)', 'student, start', 'student, baseline', 'student, l2']);
   assert.ok(result.rows.every((r: { map_11point: number }) => r.map_11point >= 0 && r.map_11point <= 1));
   assert.ok(existsSync(join(work, 'distilled', 'model_final', 'model.json')));
@@ -172,7 +176,8 @@ test('kd cluster with NATS_URL: uses that server and starts no nats-server of it
     assert.deepEqual(pids.filter(alive), []);
     const result = JSON.parse(readFileSync(join(work, 'demo.json'), 'utf8'));
     assert.equal(result.bus, 'NATS_URL');
-    assert.equal(result.rows.length, 4);
+    assert.deepEqual(result.rows.map((r: { model: string }) => r.model), ['teacher (ResNet)', 'student, baseline', 'student, l2'], '--quick: random weights, no start row');
+    assert.equal(result.backbone, null);
   } finally {
     nats.kill('SIGTERM');
   }

@@ -6,27 +6,25 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { connectBus, type EventBus } from '@kd/bus';
 import { ConfigError, loadConfig } from '@kd/config';
 import { writeFilesAtomic } from '@kd/data';
 import { EvaluationState, type EvaluationDone, type EvaluationReport, type TrainingProgress } from '@kd/proto';
-import {
-  ensureShapesDataset, parseMethod, QUICK_OVERRIDES, scheduleOverrides, SHIPPED_STUDENT, SHIPPED_TEACHER,
-} from '@kd/trainer';
+import { ensureShapesDataset, parseMethod, scheduleOverrides, SHIPPED_TEACHER } from '@kd/trainer';
 import { EvaluatorClient } from '../cluster/evaluator_client.ts';
 import { findNatsServer, natsReachable, NO_NATS_MESSAGE, privateNatsServer } from '../cluster/nats.ts';
 import { ProgressBoard, shortDuration, withHeartbeat } from '../cluster/progress.ts';
-import { checkpointModel, clusterTable, histogramMean, verdict, type ClusterRow, type ExperimentEvidence } from '../cluster/report.ts';
+import { checkpointModel, clusterTable, histogramMean, verdict, type ClusterRow } from '../cluster/report.ts';
 import { grpcService, serviceEnv, trainerService } from '../cluster/services.ts';
 import { ClusterInterruptedError, ServiceFailedError, Supervisor } from '../cluster/supervisor.ts';
 import { exitTwoOnUsageError, nonNegativeInt, nonNegativeNumber, positiveInt, reportUserErrors } from './common.ts';
-import { experimentGain } from '../experiment/report.ts';
-import { DEMO_DISTILL_WEIGHTS, DEMO_EVIDENCE, DEMO_STEPS } from './demo.ts';
+import {
+  addStartOptions, DEMO_EVIDENCE, demoEvidence, DEMO_STEPS, describeStart, effectiveWeight, evalSizeOverrides, quickOverrides, startOverrides, studentStart, type StartOptions,
+} from './demo_setting.ts';
 
-interface ClusterOptions {
-  quick?: boolean; steps?: number; method: string; weight?: number; teacher: string; init?: string | false; student: string; data?: string; work?: string; seed: number;
+interface ClusterOptions extends StartOptions {
+  steps?: number; method: string; weight?: number; teacher: string; student: string; data?: string; work?: string; seed: number; evalSize?: number;
 }
 
 const PREFIX = 'kd cluster: ';
@@ -35,11 +33,9 @@ const METHODS = ['l2', 'fine_grained', 'fine_grained_paper'];
 export const CLUSTER_WORK = 'output/demo';
 /** The run's closing table and settings, in --work. */
 export const CLUSTER_RESULT = 'demo.json';
-/** The repository, where DEMO_EVIDENCE lies (the cli may run from another folder). */
-const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
 /**
  * QUICK_OVERRIDES keys that describe the model rather than the run: dropped when the students
- * start from a checkpoint (the shipped student by default), whose widths and eval size are its own.
+ * start from a checkpoint (--init), whose widths and eval size are its own.
  */
 const MODEL_KEYS = ['backbone.width', 'yolo_head.width', 'eval_reader.size'];
 /**
@@ -53,25 +49,24 @@ const TEACHER_BATCH_METRIC = 'kd_teacher_batch_size_images';
 
 /** `kd cluster`: the demo as separate processes on a bus (it becomes npm start). */
 export function clusterCommand(): Command {
-  return exitTwoOnUsageError(new Command('cluster'))
+  const command = exitTwoOnUsageError(new Command('cluster'))
     .description('kd demo as a local cluster: a teacher service, a baseline and a distilled trainer service, and the evaluator, as processes on NATS')
     .option('--quick', 'a tiny generated dataset and a few steps at small inputs (well under a minute; for tests)')
     .option('--steps <n>', `student steps (default ${DEMO_STEPS}; --quick: 3)`, positiveInt)
     .option('--method <name>', 'distillation method (l2, fine_grained, fine_grained_paper, optionally +unlabeled)', 'l2')
-    .option('--weight <w>', 'distill weight (default: l2 1, as the sweep in results/distill-sweep.md found; other methods their loss\'s default)', nonNegativeNumber)
+    .option('--weight <w>', 'distill weight (default: the student config\'s for the method, e.g. l2 2)', nonNegativeNumber)
     .option('--teacher <checkpoint>', 'trained teacher checkpoint, served by the teacher service', SHIPPED_TEACHER)
-    .option('--init <checkpoint>', `weights both students start from, a checkpoint of the student config (default ${SHIPPED_STUDENT})`)
-    .option('--no-init', 'both students start from the same random weights (no "student, start" row)')
     .option('--student <file>', 'student config', 'configs/yolov3_mobilenet_v1_shapes.yml')
     .option('--data <dir>', 'dataset, generated with kd make-dataset shapes on first use (default data/shapes; --quick: a tiny one in WORK)')
     .option('--work <dir>', `checkpoints, service logs, evaluator state, ${CLUSTER_RESULT} (default ${CLUSTER_WORK}; --quick: a temp folder removed at exit)`)
-    .option('--seed <n>', 'seed of both students (same initial weights and batches)', nonNegativeInt, 0)
+    .option('--seed <n>', 'seed of both students (same initial weights and batches)', nonNegativeInt, 0);
+  return addStartOptions(command)
     .addHelpText('after', `
 The bus: NATS_URL if set, else a private nats-server (JetStream, 127.0.0.1, a free port, its
 store under WORK) that is stopped at the end; with neither it exits 2 (kd demo needs no bus).
 Every service is its own process, its log in WORK/logs/. The teacher service serves --teacher;
 the evaluator scores each trainer's model_final (from its checkpoint_saved event) and, through
-its gRPC Evaluate, the teacher and the start. Ends with a table, also in WORK/${CLUSTER_RESULT},
+its gRPC Evaluate, the teacher and the start, at the students' eval size. Ends with a table, also in WORK/${CLUSTER_RESULT},
 and a sentence that quotes the several-seed result of ${DEMO_EVIDENCE}.
 Ctrl-C or SIGTERM stops every process it started (SIGTERM, SIGKILL after 10 s) and exits
 130/143; a service that fails stops the rest, and kd cluster exits 1 showing its log's tail.
@@ -109,11 +104,8 @@ async function cluster(opts: ClusterOptions): Promise<void> {
   if (!existsSync(join(teacherDir, 'model.json'))) {
     throw new ConfigError(`--teacher ${opts.teacher}: no model.json there (train one: kd train -c configs/yolov3_r34_shapes.yml)`);
   }
-  const initOpt = opts.init === false ? undefined : opts.init ?? SHIPPED_STUDENT;
-  const init = initOpt === undefined ? undefined : resolve(initOpt);
-  if (init !== undefined && !existsSync(join(init, 'model.json'))) {
-    throw new ConfigError(`--init ${initOpt}: no model.json there (or --no-init to start from random weights)`);
-  }
+  const from = studentStart(opts);
+  const init = from.init;
   const natsUrl = process.env.NATS_URL || undefined;
   const natsBinary = natsUrl ? undefined : findNatsServer();
   if (!natsUrl && !natsBinary) {
@@ -130,11 +122,11 @@ async function cluster(opts: ClusterOptions): Promise<void> {
   if (tempWork) process.once('exit', () => rmSync(tempWork, { recursive: true, force: true }));
   const work = resolve(opts.work ?? tempWork ?? CLUSTER_WORK);
   const data = resolve(opts.data ?? (opts.quick ? join(work, 'shapes') : 'data/shapes'));
-  const quick = opts.quick ? QUICK_OVERRIDES.filter((o) => init === undefined || !MODEL_KEYS.some((k) => o.startsWith(`${k}=`))) : [];
-  const base = [`dataset.dir=${data}`, `seed=${opts.seed}`, ...quick];
+  const quick = opts.quick ? quickOverrides(from).filter((o) => init === undefined || !MODEL_KEYS.some((k) => o.startsWith(`${k}=`))) : [];
+  const base = [`dataset.dir=${data}`, `seed=${opts.seed}`, ...quick, ...evalSizeOverrides(opts.evalSize, opts.quick)];
   const defaults = loadConfig(opts.student, base);
   const steps = opts.steps ?? (opts.quick ? 3 : DEMO_STEPS);
-  const weight = opts.weight ?? DEMO_DISTILL_WEIGHTS[loss];
+  const weight = effectiveWeight(opts.weight, defaults.distill, loss);
   // about 24 progress events per run (the config's log_iter of 20 would be one every half minute)
   const logIter = Math.max(1, Math.min(defaults.log_iter, Math.round(steps / 24)));
   const logsDir = join(work, 'logs');
@@ -197,7 +189,9 @@ async function cluster(opts: ClusterOptions): Promise<void> {
       const teacherModel = checkpointModel(teacherDir);
       const list = [{ model: `teacher (${teacherModel.backbone})`, dir: teacherDir, key: 'teacher' }, ...(init ? [{ model: 'student, start', dir: init, key: 'start' }] : [])];
       for (const c of list) {
-        const report = await withHeartbeat(client.evaluate({ evaluationId: `${id}-${c.key}`, checkpoint: { path: c.dir, dataset: data, split: '' } }), `scoring the ${c.model}`, (line) => log(`evaluator: ${line}`));
+        // at the students' size (their checkpoints' own), so that every row is scored alike
+        const checkpoint = { path: c.dir, dataset: data, inputSize: defaults.eval_reader.size };
+        const report = await withHeartbeat(client.evaluate({ evaluationId: `${id}-${c.key}`, checkpoint }), `scoring the ${c.model}`, (line) => log(`evaluator: ${line}`));
         scored.push({ model: c.model, dir: c.dir, s: fromReport(report) });
         log(`evaluator: ${c.model} mAP(0.50, 11point) ${(100 * report.meanAp).toFixed(2)}% (${report.numImages} images, ${report.seconds.toFixed(1)} s)`);
       }
@@ -209,7 +203,7 @@ async function cluster(opts: ClusterOptions): Promise<void> {
     const trainerArgs = (r: (typeof roles)[number]): string[] => {
       const overrides = [
         ...base, `save_dir=${join(work, r.role)}`, ...scheduleOverrides(defaults, steps), `snapshot_iter=${steps}`, `log_iter=${logIter}`,
-        ...(init ? [`weights=${init}`] : []),
+        ...startOverrides(from),
         // images go to the teacher as float32 (the service's default is fp16): the teacher's outputs
         // are then bit-exact those of kd demo's in-process teacher, and so are the table's numbers
         ...(r.distilled ? [`distill.method=${loss}`, ...(weight === undefined ? [] : [`distill.weight=${weight}`]), 'teacher.input_dtype=float32'] : []),
@@ -220,7 +214,7 @@ async function cluster(opts: ClusterOptions): Promise<void> {
         ...(r.distilled ? ['--teacher', `grpc://${teacher.ready.address}`] : []), ...overrides.flatMap((o) => ['-o', o]),
       ];
     };
-    log(`${steps} steps per student from ${init ?? 'random weights'}, seed ${opts.seed}; distilled: ${opts.method}${weight === undefined ? '' : `, weight ${weight}`}, teacher over gRPC`);
+    log(`${steps} steps per student from ${describeStart(from)}, scored at ${defaults.eval_reader.size} px, seed ${opts.seed}; distilled: ${opts.method}${weight === undefined ? '' : `, weight ${weight}`}, teacher over gRPC`);
     const trainers = await Promise.all(roles.map((r) => supervisor.start(trainerService(r.role, trainerArgs(r), { logsDir, env }), { mayExit: true, stopOrder: STOP_ORDER.trainers })));
     trainers.forEach((t, i) => log(`trainer ${roles[i].role} started (pid ${t.process.pid}): job ${roles[i].job}, metrics ${t.ready.metrics}, log ${t.process.logFile}`));
 
@@ -249,14 +243,14 @@ async function cluster(opts: ClusterOptions): Promise<void> {
     });
     const sentence = verdict({
       baseline: finalScores[0].meanAp, distilled: finalScores[1].meanAp, start: fixedScores.find((f) => f.model === 'student, start')?.s.meanAp,
-      method: opts.method, weight, steps, seed: opts.seed, evidence: evidenceFor(opts.method),
+      method: opts.method, weight, steps, seed: opts.seed, evidence: demoEvidence(opts.method),
     });
     const services = supervisor.processes.map((p) => ({ name: p.name, pid: p.pid, log: p.logFile }));
     const file = join(work, CLUSTER_RESULT);
     writeFilesAtomic([{
       path: file,
       content: `${JSON.stringify({
-        steps, method: opts.method, weight: weight ?? null, init: init ?? null, seed: opts.seed, data, bus: natsUrl ? 'NATS_URL' : 'private nats-server',
+        steps, method: opts.method, weight: weight ?? null, init: init ?? null, backbone: from.backbone ?? null, eval_size: defaults.eval_reader.size, seed: opts.seed, data, bus: natsUrl ? 'NATS_URL' : 'private nats-server',
         jobs: Object.fromEntries(roles.map((r) => [r.role, r.job])), services, wall_s: (Date.now() - started) / 1000, rows, verdict: sentence,
       }, null, 1)}\n`,
     }]);
@@ -289,12 +283,6 @@ async function cluster(opts: ClusterOptions): Promise<void> {
   }
   process.stdout.write(`\n${outcome!.table}\n\n${outcome!.sentence}\n\n`);
   log(`done in ${shortDuration((Date.now() - started) / 1000)}; table also in ${outcome!.file}${tempWork ? ' (a temp folder, removed now: give --work to keep it)' : ''}`);
-}
-
-/** The committed experiment's paired gain for the method, if it has one. */
-function evidenceFor(method: string): ExperimentEvidence | undefined {
-  const gain = experimentGain(join(REPO, DEMO_EVIDENCE), method);
-  return gain && { file: DEMO_EVIDENCE, ...gain };
 }
 
 function row(model: string, dir: string, s: Scored): ClusterRow {

@@ -35,10 +35,13 @@ test('kd demo --quick: the shipped teacher, a baseline and a distilled student, 
   assert.equal(result.steps, 3);
   assert.deepEqual(result.rows.map((row: { model: string }) => row.model), ['teacher (ResNet)', 'student, baseline', 'student, l2']);
   assert.equal(result.init, null, '--quick starts from random weights');
-  assert.equal(result.weight, 1, 'l2 gets the sweep\'s weight, not PaddleDetection\'s 100');
-  assert.match(r.stderr, /distilled student \(l2, weight 1\): 3 steps/);
+  assert.equal(result.backbone, null, '--quick: no pretrained backbone (its width is not the tiny students\')');
+  assert.match(r.stderr, /both students start from random weights/);
+  assert.equal(result.eval_size, 64, '--quick: the tiny config\'s eval size');
+  assert.equal(result.weight, 2, 'l2 gets the student config\'s weight, not PaddleDetection\'s 100');
+  assert.match(r.stderr, /distilled student \(l2, weight 2\): 3 steps/);
   // the table ends with what it shows; the teacher's step is its last run's, not its whole training
-  assert.match(r.stdout, /\nThe distilled student \(l2, weight 1\) ends .* after 3 steps on the same batches\. One seed \(0\), so a difference this size may be noise: over \d+ seeds/);
+  assert.match(r.stdout, /\nThe distilled student \(l2, weight 2\) ends .* after 3 steps on the same batches\. One seed \(0\), so a difference this size may be noise: over \d+ seeds/);
   assert.equal(result.verdict, /\nThe distilled student .*/.exec(r.stdout)![0].slice(1));
   assert.match(r.stderr, /teacher ResNet from .* \(saved at step \d+ of its last training run; models\/README\.md: its whole schedule\)/);
   assert.match(r.stderr, /kd demo: evaluating the teacher: test images 4\/4 \(100%\) done/);
@@ -62,6 +65,26 @@ test('kd demo --quick: the shipped teacher, a baseline and a distilled student, 
   assert.match(again.stdout, /"student, start" is .*model_final, the weights both students start from\. The distilled student \(fine_grained, weight 0\)/);
   assert.match(again.stdout, /student, fine_grained /);
   assert.match(again.stderr, /distill_loss 0\.000000/, '--weight reaches the loss');
+});
+
+test('kd demo --quick --backbone: both students start from the pretrained backbone, scored at --eval-size', () => {
+  const work = join(tmp, 'backbone');
+  const r = spawnSync(process.execPath, [kd, 'demo', '--quick', '--backbone', 'models/classifier_mobilenet_v1_shapes', '--eval-size', '96', '--work', work],
+    { cwd: root, encoding: 'utf8', env: { ...process.env, KD_BACKEND: 'wasm' } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /both students start from the backbone of .*classifier_mobilenet_v1_shapes \(the detection head fresh\)/);
+  assert.equal([...r.stderr.matchAll(/backbone from .*classifier_mobilenet_v1_shapes \(Classifier, \d+ tensors, \w+\); neck and head start fresh/g)].length, 2, 'both students load it');
+  const result = JSON.parse(readFileSync(join(work, 'demo.json'), 'utf8'));
+  assert.match(result.backbone, /models[/\\]classifier_mobilenet_v1_shapes$/);
+  assert.equal(result.init, null);
+  assert.equal(result.eval_size, 96);
+  assert.deepEqual(result.rows.map((row: { model: string }) => row.model), ['teacher (ResNet)', 'student, baseline', 'student, l2'], 'no start row: the head is fresh');
+  const missing = spawnSync(process.execPath, [kd, 'demo', '--quick', '--backbone', join(tmp, 'nowhere')], { cwd: root, encoding: 'utf8' });
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /--backbone .*nowhere: no model\.json there \(a classifier checkpoint/);
+  const badSize = spawnSync(process.execPath, [kd, 'demo', '--quick', '--eval-size', '100'], { cwd: root, encoding: 'utf8' });
+  assert.equal(badSize.status, 2);
+  assert.match(badSize.stderr, /--eval-size.*expected a multiple of 32, got "100"/);
 });
 
 test('kd demo --quick over a previous demo\'s --work: refused before any work, its demo.json untouched', () => {

@@ -1,20 +1,21 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '@kd/config';
 import { writeFilesAtomic } from '@kd/data';
 import { initBackend } from '@kd/engine';
 import { createYoloV3, loadCheckpoint } from '@kd/detection';
 import {
-  ensureShapesDataset, loadTeacher, parseMethod, progressReporter, QUICK_OVERRIDES, scheduleOverrides, SHIPPED_STUDENT, SHIPPED_TEACHER, testMaps, trainStudent, type TestMaps,
+  ensureShapesDataset, loadTeacher, parseMethod, progressReporter, scheduleOverrides, SHIPPED_TEACHER, testMaps, trainStudent, type TestMaps,
 } from '@kd/trainer';
-import { verdict, type ExperimentEvidence } from '../cluster/report.ts';
-import { experimentGain } from '../experiment/report.ts';
+import { verdict } from '../cluster/report.ts';
 import { exitTwoOnUsageError, nonNegativeInt, nonNegativeNumber, positiveInt, reportUserErrors, temporaryFolder } from './common.ts';
+import {
+  addStartOptions, DEMO_EVIDENCE, demoEvidence, DEMO_STEPS, describeStart, effectiveWeight, evalSizeOverrides, quickOverrides, startOverrides, studentStart, type StartOptions,
+} from './demo_setting.ts';
 
-interface DemoOptions {
-  quick?: boolean; steps?: number; method: string; weight?: number; teacher: string; init?: string | false; student: string; data?: string; work?: string; seed: number;
+interface DemoOptions extends StartOptions {
+  steps?: number; method: string; weight?: number; teacher: string; student: string; data?: string; work?: string; seed: number; evalSize?: number;
 }
 
 /** One row of the closing table. */
@@ -24,31 +25,6 @@ const log = (line: string) => process.stderr.write(`kd demo: ${line}\n`);
 
 /** Default --work: the two students and demo.json. */
 export const DEMO_WORK = 'output/demo-local';
-
-/** Default student steps: the schedule of the distillation-weight sweep (results/distill-sweep.md). */
-export const DEMO_STEPS = 120;
-
-/**
- * Distill weights for a student that starts from the shipped student: PaddleDetection's l2 weight
- * of 100 (and fine_grained's 1000) wreck it within 120 steps, l2 at 1 was the sweep's best
- * (results/distill-sweep.md). Methods not listed keep their loss's default.
- */
-export const DEMO_DISTILL_WEIGHTS: Record<string, number> = { l2: 1 };
-
-/**
- * The committed `kd experiment` whose paired, several-seed result the closing sentence quotes
- * for the demo's method (relative to the repository): one demo run is a single seed.
- */
-export const DEMO_EVIDENCE = 'results/experiment-teacher5/experiment.json';
-
-/** The repository, where DEMO_EVIDENCE lies (the cli may run from another folder). */
-const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
-
-/** The committed experiment's paired gain for the method over its seeds, if it has one. */
-export function demoEvidence(method: string): ExperimentEvidence | undefined {
-  const gain = experimentGain(join(REPO, DEMO_EVIDENCE), method);
-  return gain && { file: DEMO_EVIDENCE, ...gain };
-}
 
 /** The closing table, as plain text. */
 export function demoTable(rows: DemoRow[]): string {
@@ -64,25 +40,25 @@ export function demoTable(rows: DemoRow[]): string {
 
 /** `kd demo` (npm start): the shipped teacher, a baseline student and a distilled one, side by side. */
 export function demoCommand(): Command {
-  return exitTwoOnUsageError(new Command('demo'))
+  const command = exitTwoOnUsageError(new Command('demo'))
     .description('the first thing to run: distil a student from the shipped teacher next to a baseline student, then compare')
     .option('--quick', 'a tiny generated dataset and tiny students, a few steps (a few seconds; for tests), all in a temp folder removed at exit unless --work')
     .option('--steps <n>', `student steps (default ${DEMO_STEPS}; --quick: 3)`, positiveInt)
     .option('--method <name>', 'distillation method (l2, fine_grained, fine_grained_paper)', 'l2')
-    .option('--weight <w>', 'distill weight (default: l2 1, as the sweep in results/distill-sweep.md found; other methods their loss\'s default)', nonNegativeNumber)
+    .option('--weight <w>', 'distill weight (default: the student config\'s for the method, e.g. l2 2)', nonNegativeNumber)
     .option('--teacher <checkpoint>', 'trained teacher checkpoint', SHIPPED_TEACHER)
-    .option('--init <checkpoint>', `weights both students start from, a checkpoint of the student config (default ${SHIPPED_STUDENT}; --quick: none)`)
-    .option('--no-init', 'both students start from the same random weights')
     .option('--student <file>', 'student config', 'configs/yolov3_mobilenet_v1_shapes.yml')
     .option('--data <dir>', 'dataset, generated with kd make-dataset shapes on first use (default data/shapes; --quick: a tiny one in WORK)')
     .option('--work <dir>', `where the two students and demo.json are saved (default ${DEMO_WORK}; --quick: a temp folder removed at exit)`)
-    .option('--seed <n>', 'seed of both students (same initial weights and batches)', nonNegativeInt, 0)
+    .option('--seed <n>', 'seed of both students (same initial weights and batches)', nonNegativeInt, 0);
+  return addStartOptions(command)
     .addHelpText('after', `
-Both students start from the same weights (by default the shipped baseline student, as
-PaddleDetection's students start from pretrained weights) and see the same batches; the
-distilled one also learns from the teacher's outputs. Ends with a table of teacher, start,
-baseline and distilled mAP and images/s, and a sentence on what it shows (one seed; the
-several-seed result of ${DEMO_EVIDENCE}), also written to WORK/demo.json.`)
+Both students start from the same weights (by default the backbone pretrained on the dataset's
+crops with a fresh head, as PaddleDetection's students start from ImageNet-pretrained
+backbones) and see the same batches; the distilled one also learns from the teacher's outputs.
+Ends with a table of teacher, (start,) baseline and distilled mAP and images/s, and a sentence
+on what it shows (one seed; the several-seed result of ${DEMO_EVIDENCE}), also written to
+WORK/demo.json.`)
     .action((opts: DemoOptions) => reportUserErrors('demo', () => demo(opts)));
 }
 
@@ -96,10 +72,8 @@ async function demo(opts: DemoOptions): Promise<void> {
   if (!existsSync(join(opts.teacher, 'model.json'))) {
     throw new ConfigError(`--teacher ${opts.teacher}: no model.json there (train one: kd train -c configs/yolov3_r34_shapes.yml)`);
   }
-  const init = opts.init === false ? undefined : opts.init ?? (opts.quick ? undefined : SHIPPED_STUDENT);
-  if (init !== undefined && !existsSync(join(init, 'model.json'))) {
-    throw new ConfigError(`--init ${init}: no model.json there (or --no-init to start from random weights)`);
-  }
+  const from = studentStart(opts);
+  const init = from.init;
   // a smoke run (--quick) writes into a fresh temp folder, or into --work: never over a previous demo
   const temp = opts.quick && opts.work === undefined ? temporaryFolder('kd-demo-') : undefined;
   const work = opts.work ?? temp ?? DEMO_WORK;
@@ -107,10 +81,10 @@ async function demo(opts: DemoOptions): Promise<void> {
   const data = opts.data ?? (opts.quick ? join(work, 'shapes') : 'data/shapes');
   const backend = await initBackend();
   await ensureShapesDataset(data, opts.quick === true, log);
-  const base = [`dataset.dir=${data}`, `seed=${opts.seed}`, ...(opts.quick ? QUICK_OVERRIDES : [])];
+  const base = [`dataset.dir=${data}`, `seed=${opts.seed}`, ...(opts.quick ? quickOverrides(from) : []), ...evalSizeOverrides(opts.evalSize, opts.quick)];
   const studentDefaults = loadConfig(opts.student, base);
   const steps = opts.steps ?? (opts.quick ? 3 : DEMO_STEPS);
-  const weight = opts.weight ?? DEMO_DISTILL_WEIGHTS[loss];
+  const weight = effectiveWeight(opts.weight, studentDefaults.distill, loss);
 
   const { teacher, source: teacherSource, config: teacherConfig, step } = loadTeacher(opts.teacher, data, studentDefaults.eval_reader);
   // the checkpoint knows only the step of its own run: a teacher trained in several runs (the shipped one) had more
@@ -129,9 +103,11 @@ async function demo(opts: DemoOptions): Promise<void> {
   if (init !== undefined) {
     const start = createYoloV3(studentDefaults);
     loadCheckpoint(init, start.store, studentDefaults);
-    log(`both students start from ${init}; evaluating it`);
+    log(`both students start from ${describeStart(from)}; evaluating it`);
     addRow('student, start', start.store.countTrainable(), await testMaps(start, studentDefaults, evaluating('the start')));
     start.store.dispose();
+  } else {
+    log(`both students start from ${describeStart(from)}`);
   }
 
   for (const method of ['baseline', opts.method]) {
@@ -139,9 +115,8 @@ async function demo(opts: DemoOptions): Promise<void> {
     log(`${distilled ? `distilled student (${method}${weight === undefined ? '' : `, weight ${weight}`})` : 'baseline student'}: ${steps} steps`);
     const { model, config, summary } = await trainStudent({
       command: distilled ? 'distill' : 'baseline', studentConfig: opts.student, method, dataDir: data, teacher: teacherSource, backend: backend.name,
-      init,
       overrides: [
-        ...base, `save_dir=${join(work, method)}`, ...scheduleOverrides(studentDefaults, steps),
+        ...base, ...startOverrides(from), `save_dir=${join(work, method)}`, ...scheduleOverrides(studentDefaults, steps),
         ...(distilled && weight !== undefined ? [`distill.weight=${weight}`] : []),
       ],
     });
@@ -160,8 +135,10 @@ async function demo(opts: DemoOptions): Promise<void> {
   const legend = init === undefined ? '' : `"student, start" is ${init}, the weights both students start from. `;
   writeFilesAtomic([{
     path: join(work, 'demo.json'),
-    content: `${JSON.stringify({ steps, method: opts.method, weight: weight ?? null, init: init ?? null, data, rows, verdict: sentence }, null, 1)}\n`,
+    content: `${JSON.stringify({
+      steps, method: opts.method, weight: weight ?? null, init: init ?? null, backbone: from.backbone ?? null, eval_size: studentDefaults.eval_reader.size, data, rows, verdict: sentence,
+    }, null, 1)}\n`,
   }]);
   process.stdout.write(`\n${table}\n\n${legend}${sentence}\n\n`);
-  log(`${steps} steps per student; table also in ${join(work, 'demo.json')}${temp ? ' (a temp folder, removed now: give --work to keep it)' : ''}`);
+  log(`${steps} steps per student from ${describeStart(from)}, scored at ${studentDefaults.eval_reader.size} px; table also in ${join(work, 'demo.json')}${temp ? ' (a temp folder, removed now: give --work to keep it)' : ''}`);
 }

@@ -155,6 +155,12 @@ export interface CheckpointInput {
   dataset: string;
   /** Split of the dataset, e.g. "test" or "val"; empty for the dataset's default. */
   split: string;
+  /**
+   * Square input size to score at, in pixels (a multiple of 32, at most 1024); 0 for the
+   * checkpoint's own (eval_reader.size of its config). Lets models trained at different sizes
+   * be compared at one size.
+   */
+  inputSize: number;
 }
 
 /**
@@ -246,7 +252,7 @@ export interface EvaluationReport_PerClassApEntry {
 }
 
 function createBaseCheckpointInput(): CheckpointInput {
-  return { path: "", dataset: "", split: "" };
+  return { path: "", dataset: "", split: "", inputSize: 0 };
 }
 
 export const CheckpointInput: MessageFns<CheckpointInput> = {
@@ -259,6 +265,9 @@ export const CheckpointInput: MessageFns<CheckpointInput> = {
     }
     if (message.split !== "") {
       writer.uint32(26).string(message.split);
+    }
+    if (message.inputSize !== 0) {
+      writer.uint32(32).uint32(message.inputSize);
     }
     return writer;
   },
@@ -300,6 +309,14 @@ export const CheckpointInput: MessageFns<CheckpointInput> = {
             message.split = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.inputSize = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -317,6 +334,11 @@ export const CheckpointInput: MessageFns<CheckpointInput> = {
       path: isSet(object.path) ? globalThis.String(object.path) : "",
       dataset: isSet(object.dataset) ? globalThis.String(object.dataset) : "",
       split: isSet(object.split) ? globalThis.String(object.split) : "",
+      inputSize: isSet(object.inputSize)
+        ? globalThis.Number(object.inputSize)
+        : isSet(object.input_size)
+        ? globalThis.Number(object.input_size)
+        : 0,
     };
   },
 
@@ -331,6 +353,9 @@ export const CheckpointInput: MessageFns<CheckpointInput> = {
     if (message.split !== "") {
       obj.split = message.split;
     }
+    if (message.inputSize !== 0) {
+      obj.inputSize = Math.round(message.inputSize);
+    }
     return obj;
   },
 
@@ -342,6 +367,7 @@ export const CheckpointInput: MessageFns<CheckpointInput> = {
     message.path = object.path ?? "";
     message.dataset = object.dataset ?? "";
     message.split = object.split ?? "";
+    message.inputSize = object.inputSize ?? 0;
     return message;
   },
 };

@@ -16,6 +16,7 @@ export * from './gen/kd/v1/tensor.ts';
 export * from './gen/kd/v1/teacher.ts';
 export * from './gen/kd/v1/evaluator.ts';
 export * from './gen/kd/v1/events.ts';
+export { InvalidRequestError, StatusError, statusName, statusOf } from './status.ts';
 
 /** Protobuf package of every contract; gRPC paths are `/kd.v1.<Service>/<Method>`. */
 export const PROTO_PACKAGE = 'kd.v1';

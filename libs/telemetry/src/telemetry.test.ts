@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createLogger, MetricNameError, prettyLine, ServiceRegistry, startTelemetryServer } from './index.ts';
+import { createLogger, integerArg, MetricNameError, portArg, prettyLine, ServiceRegistry, startServingTelemetry, startTelemetryServer } from './index.ts';
 
 test('metric names must follow kd_<service>_<what>_<unit>, counters end _total', () => {
   const r = new ServiceRegistry('demo', { defaultMetrics: false });
@@ -55,6 +55,34 @@ test('the HTTP server serves /metrics and /healthz on a free port and closes wit
   assert.equal((await fetch(`${base}/nope`)).status, 404);
   await server.close();
   await assert.rejects(fetch(`${base}/metrics`));
+});
+
+test('a service\'s telemetry: /healthz serving until stopServing, then 503; none at all for port null', async () => {
+  const r = new ServiceRegistry('demo', { defaultMetrics: false });
+  const lines: string[] = [];
+  const log = createLogger({ service: 'demo', destination: { write: (l: string) => lines.push(l) } });
+  const t = await startServingTelemetry({ registry: r.registry, port: 0, host: '127.0.0.1', log });
+  const health = async () => {
+    const res = await fetch(`http://127.0.0.1:${t.port}/healthz`);
+    return [res.status, await res.text()];
+  };
+  assert.deepEqual(await health(), [200, 'serving\n']);
+  assert.match(lines.join(''), new RegExp(`"port":${t.port}.*"msg":"metrics listening"`));
+  t.stopServing();
+  assert.deepEqual(await health(), [503, 'shutting down\n']);
+  await t.close();
+  const none = await startServingTelemetry({ registry: r.registry, port: null, host: '127.0.0.1', log });
+  assert.equal(none.port, null);
+  none.stopServing();
+  await none.close();
+});
+
+test('option parsers: integers from a minimum, ports from 0, errors naming the option', () => {
+  assert.equal(integerArg(1, '--max-batch')('16'), 16);
+  assert.throws(() => integerArg(1, '--max-batch')('0'), /--max-batch must be an integer >= 1\./);
+  assert.throws(() => integerArg(0, '--x')('1.5'), /--x must be an integer >= 0\./);
+  assert.equal(portArg('0'), 0);
+  assert.throws(() => portArg('-1'), /a port must be an integer >= 0\./);
 });
 
 test('the logger writes one JSON object per line with service and level; pretty lines are readable', () => {

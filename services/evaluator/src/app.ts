@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { Server } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { connectBus } from '@kd/bus';
-import { startTelemetryServer, type Logger, type TelemetryServer } from '@kd/telemetry';
+import { startServingTelemetry, type Logger } from '@kd/telemetry';
 import { CHECKPOINT_SUBJECT, CheckpointConsumer } from './consumer.ts';
 import { EvaluationThread } from './evaluation_thread.ts';
 import { Evaluator } from './evaluator.ts';
@@ -65,21 +65,13 @@ export async function startEvaluator(options: EvaluatorOptions, log: Logger): Pr
   await consumer.start();
   log.info({ durable: options.durable, subject: CHECKPOINT_SUBJECT, stream: options.stream, nats: options.nats ?? 'in-process' }, 'consuming checkpoint events');
 
-  let serving = true;
-  let telemetry: TelemetryServer | undefined;
-  if (options.metricsPort !== null) {
-    telemetry = await startTelemetryServer({
-      registry: metrics.registry.registry, port: options.metricsPort, host: options.host,
-      health: () => (serving ? { ok: true, detail: 'serving' } : { ok: false, detail: 'shutting down' }),
-    });
-    log.info({ host: options.host, port: telemetry.port }, 'metrics listening');
-  }
+  const telemetry = await startServingTelemetry({ registry: metrics.registry.registry, port: options.metricsPort, host: options.host, log });
 
   return {
     port,
-    metricsPort: telemetry?.port ?? null,
+    metricsPort: telemetry.port,
     async shutdown() {
-      serving = false;
+      telemetry.stopServing();
       for (const s of HEALTH_SERVICES) health.setStatus(s, 'NOT_SERVING');
       const answered = service.shutdown();
       consumer.pause();
@@ -106,7 +98,7 @@ export async function startEvaluator(options: EvaluatorOptions, log: Logger): Pr
           res();
         });
       });
-      await telemetry?.close();
+      await telemetry.close();
       await thread.close();
     },
   };

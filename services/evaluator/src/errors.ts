@@ -1,22 +1,12 @@
-// Every way an evaluator request can fail, each a named Error that carries the gRPC status it
-// is answered with, so handlers map errors to statuses in one place (statusOf).
+// Every way an evaluator request can fail, each a StatusError (@kd/proto) that carries the gRPC
+// status it is answered with, so handlers map errors to statuses in one place (statusOf).
 import { status, type StatusObject } from '@grpc/grpc-js';
+import { InvalidRequestError, StatusError, statusName, statusOf as serviceStatusOf } from '@kd/proto';
+
+export { InvalidRequestError, statusName };
 
 /** A failure with the gRPC status code the client gets. */
-export class EvaluatorError extends Error {
-  constructor(readonly code: status, message: string, options?: ErrorOptions) {
-    super(message, options);
-  }
-}
-
-/** A malformed request or unusable input; the message names the field (and file), e.g. "EvaluateRequest.iou_threshold: ...". */
-export class InvalidRequestError extends EvaluatorError {
-  override name = 'InvalidRequestError';
-
-  constructor(readonly field: string, problem: string, options?: ErrorOptions) {
-    super(status.INVALID_ARGUMENT, `${field}: ${problem}`, options);
-  }
-}
+export class EvaluatorError extends StatusError {}
 
 /** A path in the request that does not exist; the message names the field and the path. */
 export class PathNotFoundError extends EvaluatorError {
@@ -56,11 +46,5 @@ export class ShuttingDownError extends EvaluatorError {
 
 /** The status a client gets for an error; anything unexpected is INTERNAL with its message. */
 export function statusOf(error: unknown): Pick<StatusObject, 'code' | 'details'> {
-  if (error instanceof EvaluatorError) return { code: error.code, details: error.message };
-  return { code: status.INTERNAL, details: `evaluator failed: ${error instanceof Error ? error.message : String(error)}` };
-}
-
-/** "OK", "INVALID_ARGUMENT", ...: the status name used as a metric label. */
-export function statusName(code: status): string {
-  return status[code] ?? String(code);
+  return serviceStatusOf(error, 'evaluator');
 }

@@ -2,7 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_ACK_WAIT_MS, DEFAULT_STREAM } from '@kd/bus';
 import { addServerAuthOptions, serverAuth, serverAuthSettings, type ServerAuth } from '@kd/grpc-auth';
-import { metricsPortOption, metricsPortOrNull } from '@kd/telemetry';
+import { integerArg as integer, metricsPortOption, metricsPortOrNull, portArg as port } from '@kd/telemetry';
 
 export interface EvaluatorOptions {
   host: string;
@@ -25,17 +25,6 @@ export interface EvaluatorOptions {
   /** TLS / mutual TLS credentials and the bearer token, files read and checked. */
   auth: ServerAuth;
 }
-
-function integer(min: number, what: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${what} must be an integer >= ${min}.`);
-    return n;
-  };
-}
-
-const port = integer(0, 'a port');
-
 
 function name(what: string) {
   return (value: string): string => {

@@ -2,7 +2,7 @@
 // and the telemetry endpoint, plus the orderly shutdown of all of it.
 import { Server } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import { startTelemetryServer, type Logger, type TelemetryServer } from '@kd/telemetry';
+import { startServingTelemetry, type Logger } from '@kd/telemetry';
 import { DynamicBatcher } from './batcher.ts';
 import { InferenceThread } from './inference_thread.ts';
 import { TeacherMetrics } from './metrics.ts';
@@ -68,21 +68,13 @@ export async function startTeacher(options: TeacherOptions, log: Logger): Promis
     server.bindAsync(`${options.host}:${options.port}`, options.auth.credentials, (err, p) => (err ? reject(err) : resolve(p))),
   );
 
-  let serving = true;
-  let telemetry: TelemetryServer | undefined;
-  if (options.metricsPort !== null) {
-    telemetry = await startTelemetryServer({
-      registry: metrics.registry.registry, port: options.metricsPort, host: options.host,
-      health: () => (serving ? { ok: true, detail: 'serving' } : { ok: false, detail: 'shutting down' }),
-    });
-    log.info({ host: options.host, port: telemetry.port }, 'metrics listening');
-  }
+  const telemetry = await startServingTelemetry({ registry: metrics.registry.registry, port: options.metricsPort, host: options.host, log });
 
   return {
     port,
-    metricsPort: telemetry?.port ?? null,
+    metricsPort: telemetry.port,
     async shutdown() {
-      serving = false;
+      telemetry.stopServing();
       for (const s of HEALTH_SERVICES) health.setStatus(s, 'NOT_SERVING');
       const drained = service.shutdown();
       batcher.close(); // what is queued runs now, without waiting for fuller batches
@@ -98,7 +90,7 @@ export async function startTeacher(options: TeacherOptions, log: Logger): Promis
           resolve();
         });
       });
-      await telemetry?.close();
+      await telemetry.close();
       await inference.close();
     },
   };

@@ -1,22 +1,12 @@
-// Every way a teacher request can fail, each a named Error that carries the gRPC status it is
-// answered with, so handlers map errors to statuses in one place (statusOf).
+// Every way a teacher request can fail, each a StatusError (@kd/proto) that carries the gRPC
+// status it is answered with, so handlers map errors to statuses in one place (statusOf).
 import { status, type StatusObject } from '@grpc/grpc-js';
+import { InvalidRequestError, StatusError, statusName, statusOf as serviceStatusOf } from '@kd/proto';
+
+export { InvalidRequestError, statusName };
 
 /** A failure with the gRPC status code the client gets. */
-export class TeacherError extends Error {
-  constructor(readonly code: status, message: string, options?: ErrorOptions) {
-    super(message, options);
-  }
-}
-
-/** A malformed request; the message names the field, e.g. "InferRequest.images.shape: ...". */
-export class InvalidRequestError extends TeacherError {
-  override name = 'InvalidRequestError';
-
-  constructor(readonly field: string, problem: string, options?: ErrorOptions) {
-    super(status.INVALID_ARGUMENT, `${field}: ${problem}`, options);
-  }
-}
+export class TeacherError extends StatusError {}
 
 /** expected_spec_hash names another model than the one served. */
 export class SpecMismatchError extends TeacherError {
@@ -59,11 +49,5 @@ export class RequestDroppedError extends TeacherError {
 
 /** The status a client gets for an error; anything unexpected is INTERNAL with its message. */
 export function statusOf(error: unknown): Pick<StatusObject, 'code' | 'details'> {
-  if (error instanceof TeacherError) return { code: error.code, details: error.message };
-  return { code: status.INTERNAL, details: `teacher failed: ${error instanceof Error ? error.message : String(error)}` };
-}
-
-/** "OK", "INVALID_ARGUMENT", ...: the status name used as a metric label. */
-export function statusName(code: status): string {
-  return status[code] ?? String(code);
+  return serviceStatusOf(error, 'teacher');
 }

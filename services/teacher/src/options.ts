@@ -1,9 +1,9 @@
 // The service's command line: every flag with its unit and default, checked into TeacherOptions.
 import { hostname } from 'node:os';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { addServerAuthOptions, serverAuth, serverAuthSettings, type ServerAuth } from '@kd/grpc-auth';
 import { MAX_MESSAGE_BYTES } from '@kd/proto';
-import { metricsPortOption, metricsPortOrNull } from '@kd/telemetry';
+import { integerArg as integer, metricsPortOption, metricsPortOrNull, portArg as port } from '@kd/telemetry';
 
 export interface TeacherOptions {
   weights: string;
@@ -23,17 +23,6 @@ export interface TeacherOptions {
   /** TLS / mutual TLS credentials and the bearer token, files read and checked. */
   auth: ServerAuth;
 }
-
-function integer(min: number, what: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${what} must be an integer >= ${min}.`);
-    return n;
-  };
-}
-
-const port = integer(0, 'a port');
-
 
 /** The `kd-teacher` command; parse it with .parse(argv) and read .opts() via teacherOptions(). */
 export function teacherCommand(): Command {

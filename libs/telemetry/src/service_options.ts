@@ -1,4 +1,4 @@
-// The --metrics-port flag every kd service takes, in one place.
+// The option parsers every kd service's command line shares: --metrics-port, ports, integers.
 import { InvalidArgumentError, Option } from 'commander';
 
 // "off" travels as -1: commander turns a parser's null into ''.
@@ -18,3 +18,15 @@ export function metricsPortOption(defaultPort: number): Option {
 
 /** The parsed --metrics-port as the port to bind, or null when turned off. */
 export const metricsPortOrNull = (parsed: number): number | null => (parsed === OFF ? null : parsed);
+
+/** Commander parser of an integer option >= min; `what` names it in the error ("--max-batch"). */
+export function integerArg(min: number, what: string): (value: string) => number {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${what} must be an integer >= ${min}.`);
+    return n;
+  };
+}
+
+/** Commander parser of a port; 0 picks a free one. */
+export const portArg = integerArg(0, 'a port');

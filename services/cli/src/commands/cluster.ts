@@ -10,12 +10,13 @@ import { Command } from 'commander';
 import { connectBus, type EventBus } from '@kd/bus';
 import { ConfigError, loadConfig } from '@kd/config';
 import { writeFilesAtomic } from '@kd/data';
-import { EvaluationState, type EvaluationDone, type EvaluationReport, type TrainingProgress } from '@kd/proto';
+import type { EvaluationDone, TrainingProgress } from '@kd/proto';
 import { ensureShapesDataset, parseMethod, scheduleOverrides, SHIPPED_TEACHER } from '@kd/trainer';
 import { EvaluatorClient } from '../cluster/evaluator_client.ts';
 import { findNatsServer, natsReachable, NO_NATS_MESSAGE, privateNatsServer } from '../cluster/nats.ts';
 import { ProgressBoard, shortDuration, withHeartbeat } from '../cluster/progress.ts';
-import { checkpointModel, clusterTable, histogramMean, verdict, type ClusterRow } from '../cluster/report.ts';
+import { checkpointModel, clusterTable, verdict, type ClusterRow } from '../cluster/report.ts';
+import { deferred, fromEvent, fromReport, isFinal, scoredRow, sleep, teacherBatchMean, waitForFinal, type Scored } from '../cluster/scores.ts';
 import { grpcService, serviceEnv, trainerService } from '../cluster/services.ts';
 import { ClusterInterruptedError, ServiceFailedError, Supervisor } from '../cluster/supervisor.ts';
 import { exitTwoOnUsageError, nonNegativeInt, nonNegativeNumber, positiveInt, reportUserErrors } from './common.ts';
@@ -44,8 +45,6 @@ const MODEL_KEYS = ['backbone.width', 'yolo_head.width', 'eval_reader.size'];
  * trainers, and the bus last.
  */
 const STOP_ORDER = { trainers: 0, services: 1, bus: 2 } as const;
-/** The teacher service's histogram of images per network run. */
-const TEACHER_BATCH_METRIC = 'kd_teacher_batch_size_images';
 
 /** `kd cluster`: the demo as separate processes on a bus (it becomes npm start). */
 export function clusterCommand(): Command {
@@ -79,13 +78,6 @@ Environment:
   KD_BACKEND      tfjs backend of every service: auto (default), tensorflow, wasm, cpu`)
     .action((opts: ClusterOptions) => reportUserErrors('cluster', () => cluster(opts)));
 }
-
-/** One finished evaluation, from an evaluation_done event or a report. */
-interface Scored { evaluationId: string; meanAp: number; numImages: number; seconds: number; checkpoint: string }
-
-const fromReport = (r: EvaluationReport): Scored => ({ evaluationId: r.evaluationId, meanAp: r.meanAp, numImages: r.numImages, seconds: r.seconds, checkpoint: r.source });
-const fromEvent = (e: EvaluationDone): Scored => ({ evaluationId: e.evaluationId, meanAp: e.meanAp, numImages: e.numImages, seconds: e.seconds, checkpoint: e.checkpointPath });
-const isFinal = (path: string) => /(^|[/\\])model_final$/.test(path);
 
 /** `cluster-20260102-130405-a1b2`: job ids of this run (one NATS token). */
 function runId(): string {
@@ -232,11 +224,11 @@ async function cluster(opts: ClusterOptions): Promise<void> {
     const teacherBatch = await teacherBatchMean(teacher.ready.metrics, log);
 
     // ---- the table
-    const rows: ClusterRow[] = fixedScores.map(({ model, dir, s }) => row(model, dir, s));
+    const rows: ClusterRow[] = fixedScores.map(({ model, dir, s }) => scoredRow(model, dir, s));
     roles.forEach((r, i) => {
       const summary = JSON.parse(readFileSync(join(work, r.role, 'train_summary.json'), 'utf8')) as Record<string, number>;
       rows.push({
-        ...row(r.row, finalScores[i].checkpoint, finalScores[i]),
+        ...scoredRow(r.row, finalScores[i].checkpoint, finalScores[i]),
         train_images_per_s: summary.train_images_per_s,
         ...(r.distilled ? { teacher_wait_s: summary.teacher_wait_s, teacher_wait_fraction: summary.teacher_wait_s / summary.wall_s, teacher_batch_mean: teacherBatch } : {}),
       });
@@ -284,65 +276,6 @@ async function cluster(opts: ClusterOptions): Promise<void> {
   process.stdout.write(`\n${outcome!.table}\n\n${outcome!.sentence}\n\n`);
   log(`done in ${shortDuration((Date.now() - started) / 1000)}; table also in ${outcome!.file}${tempWork ? ' (a temp folder, removed now: give --work to keep it)' : ''}`);
 }
-
-function row(model: string, dir: string, s: Scored): ClusterRow {
-  let params_m: number | undefined;
-  try {
-    params_m = checkpointModel(dir).params / 1e6;
-  } catch {
-    params_m = undefined; // a checkpoint the evaluator could read but not as a kd manifest: leave the column empty
-  }
-  return { model, params_m, map_11point: s.meanAp, eval_images_per_s: s.seconds > 0 ? s.numImages / s.seconds : undefined, checkpoint: dir, evaluation_id: s.evaluationId };
-}
-
-/**
- * The evaluation of a trainer's model_final: its evaluation_done event, or (should the event be
- * missed) its report from GetReport, polled every 2 s; a FAILED evaluation is an error.
- */
-async function waitForFinal(event: Deferred<Scored>, client: EvaluatorClient, job: string): Promise<Scored> {
-  let done = false;
-  const poll = async (): Promise<Scored> => {
-    while (!done) {
-      await sleep(2000, true);
-      if (done) break;
-      const r = await client.getReport({ jobId: job });
-      if (!r || !isFinal(r.source)) continue;
-      if (r.state === EvaluationState.EVALUATION_STATE_FAILED) throw new Error(`evaluator: evaluation of ${r.source} failed: ${r.error}`);
-      if (r.state === EvaluationState.EVALUATION_STATE_DONE) return fromReport(r);
-    }
-    return event.promise;
-  };
-  try {
-    return await Promise.race([event.promise, poll()]);
-  } finally {
-    done = true;
-  }
-}
-
-/** Mean images per network run of the teacher service, from its /metrics; undefined if unreadable. */
-async function teacherBatchMean(metricsUrl: string, log: (line: string) => void): Promise<number | undefined> {
-  try {
-    const res = await fetch(metricsUrl, { signal: AbortSignal.timeout(5000) });
-    return histogramMean(await res.text(), TEACHER_BATCH_METRIC);
-  } catch (error) {
-    log(`could not read the teacher's batch sizes from ${metricsUrl}: ${(error as Error).message}`);
-    return undefined;
-  }
-}
-
-interface Deferred<T> { promise: Promise<T>; resolve(v: T): void }
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
-/** Waits `ms`; an `unref` wait does not keep the process alive by itself. */
-const sleep = (ms: number, unref = false) => new Promise<void>((r) => {
-  const t = setTimeout(r, ms);
-  if (unref) t.unref();
-});
 
 async function reasonWithin(s: Supervisor, ms: number): Promise<void> {
   const end = Date.now() + ms;

@@ -139,7 +139,7 @@ test('a run method splits into its loss and whether unlabeled images join', () =
   assert.deepEqual(parseMethod('l2+typo'), { loss: 'l2', unlabeled: false });
 });
 
-test('kd experiment --split validation --first-seed: students train without the carved images and are scored on them; the record says so', () => {
+test('kd experiment --split validation --first-seed: students train without the carved images and are scored on them; the record says so; --merge joins seeds run apart', () => {
   const out = join(tmp, 'validation');
   const work = join(tmp, 'validation-work');
   const r = spawnSync(process.execPath, [kd, 'experiment', '--quick', '--seeds', '2', '--first-seed', '4', '--methods', 'baseline,l2', '--split', 'validation', '--jobs', '2', '--out', out, '--work', work],
@@ -156,6 +156,23 @@ test('kd experiment --split validation --first-seed: students train without the 
   assert.deepEqual([train.length, val.length], [trainImages, validationImages]);
   assert.ok(validationImages > 0 && val.every((line) => !train.includes(line)), 'disjoint');
   assert.match(readFileSync(join(out, 'experiment.md'), 'utf8'), /on the validation split \(carved from the training images; not the test split\)/);
+
+  // a further seed run on its own (same teacher, same dataset and split in the same --work), and --merge: one record of both
+  const more = join(tmp, 'validation-seed6');
+  const r6 = spawnSync(process.execPath, [kd, 'experiment', '--quick', '--seeds', '1', '--first-seed', '6', '--methods', 'baseline,l2', '--split', 'validation',
+    '--teacher', join(work, 'teacher', 'model_final'), '--out', more, '--work', work],
+  { cwd: root, encoding: 'utf8', env: { ...process.env, KD_BACKEND: 'wasm' } });
+  assert.equal(r6.status, 0, r6.stderr);
+  const merged = join(tmp, 'validation-merged');
+  const m = spawnSync(process.execPath, [kd, 'experiment', '--merge', `${out},${more}`, '--out', merged], { cwd: root, encoding: 'utf8' });
+  assert.equal(m.status, 0, m.stderr);
+  const record = JSON.parse(readFileSync(join(merged, 'experiment.json'), 'utf8'));
+  assert.deepEqual(record.runs.map((x: { method: string; seed: number }) => `${x.method}:${x.seed}`), ['baseline:4', 'baseline:5', 'baseline:6', 'l2:4', 'l2:5', 'l2:6']);
+  assert.deepEqual(record.protocol.seeds, [4, 5, 6]);
+  assert.match(readFileSync(join(merged, 'experiment.md'), 'utf8'), /\| l2 \| 3 \| \d+\.\d\d \+- \d+\.\d\d \|/);
+  const twice = spawnSync(process.execPath, [kd, 'experiment', '--merge', `${out},${merged}`, '--out', join(tmp, 'twice')], { cwd: root, encoding: 'utf8' });
+  assert.equal(twice.status, 2);
+  assert.match(twice.stderr, /--merge: baseline, seed 4 is in both .*validation and .*validation-merged/);
   const refused = spawnSync(process.execPath, [kd, 'experiment', '--quick', '--split', 'nope', '--out', join(tmp, 'nope')], { cwd: root, encoding: 'utf8' });
   assert.equal(refused.status, 2);
   assert.match(refused.stderr, /--split.*nope.*test, validation/);

@@ -11,6 +11,7 @@ import { experimentMarkdown, meanCurve, summarize, type ExperimentRun, type Teac
 import {
   ensureShapesDataset, loadTeacher, parseMethod, QUICK_OVERRIDES, runTraining, scheduleOverrides, SHIPPED_TEACHER, testMaps, trainStudent, type TeacherSource,
 } from '@kd/trainer';
+import { mergeExperimentRecords, readExperimentRecord, type ExperimentProtocol, type ExperimentRecord } from '../experiment/record.ts';
 import { barChart, lineChart } from '../experiment/svg_charts.ts';
 import { carveValidation, type ValidationLists } from '../experiment/validation_split.ts';
 import { collect, exitTwoOnUsageError, nonNegativeInt, positiveInt, reportUserErrors, temporaryFolder } from './common.ts';
@@ -25,6 +26,8 @@ interface ExperimentOptions {
   opt: string[];
   init?: string;
   report?: boolean;
+  /** Comma-separated experiment folders to merge into --out. */
+  merge?: string;
   /** Where students are scored: the test split, or a validation split carved from the training list. */
   split: 'test' | 'validation';
   /** Seeds are firstSeed .. firstSeed + seeds - 1 (a confirmation run takes fresh ones). */
@@ -67,6 +70,8 @@ export function experimentCommand(): Command {
     .option('-o, --opt <[method:]key=value>', 'override a student config key for every run, or with METHOD: for that method\'s runs only '
       + '(repeatable), e.g. -o l2:distill.weight=10', collect, [])
     .option('--report', 'only rewrite experiment.md and the charts from OUT/experiment.json (e.g. of an interrupted experiment)')
+    .option('--merge <dirs>', 'only merge the records of experiments run with the same protocol on other methods or seeds '
+      + '(comma-separated folders, e.g. one per seed) into OUT/experiment.json, with its table and charts')
     .addOption(new Option('--run <method:seed>').hideHelp())
     .action((opts: ExperimentOptions) => reportUserErrors('experiment', () => experiment(opts)));
 }
@@ -172,6 +177,7 @@ function parseRun(spec: string, methods: readonly string[]): { method: string; s
 
 async function experiment(opts: ExperimentOptions): Promise<void> {
   if (opts.report) return reportOnly(opts.out ?? EXPERIMENT_OUT);
+  if (opts.merge) return mergeOnly(opts.merge.split(',').map((d) => d.trim()).filter(Boolean), opts.out ?? EXPERIMENT_OUT);
   const methods = opts.methods.split(',').map((m) => m.trim()).filter(Boolean);
   const unknown = methods.filter((m) => !(EXPERIMENT_METHODS as readonly string[]).includes(m));
   if (unknown.length > 0) throw new ConfigError(`--methods: unknown ${unknown.join(', ')} (known: ${EXPERIMENT_METHODS.join(', ')})`);
@@ -260,21 +266,6 @@ function refusePreviousRuns(out: string, work: string, methods: readonly string[
   }
 }
 
-/** The settings every run of an experiment shares, recorded so that experiments can be told apart. */
-interface ExperimentProtocol {
-  student: string; methods: string[]; seeds: number[]; steps: number; schedule: string[]; init: string | null;
-  /** The -o overrides as given ([method:]key=value). */
-  overrides: string[];
-  eval_size: number;
-  /** --eval-every, or null: the steps between the learning curve's evaluations. */
-  eval_every?: number | null;
-  split: 'test' | 'validation';
-  validation: { rule: string; train_images: number; validation_images: number } | null;
-}
-
-/** experiment.json (protocol and split are absent in records made before they were added). */
-interface ExperimentRecord { command: string; protocol?: ExperimentProtocol; split?: string; teacher: TeacherResult; runs: ExperimentRun[] }
-
 /** experiment.md and the three charts in `out` from the experiment's records (methods in run order). */
 function writeReport(out: string, { command, split, teacher, runs }: ExperimentRecord): void {
   const methods = [...new Set(runs.map((r) => r.method))];
@@ -298,14 +289,17 @@ function writeReport(out: string, { command, split, teacher, runs }: ExperimentR
 
 /** --report: rewrite the table and charts from OUT/experiment.json (an interrupted experiment's runs so far, or new chart code). */
 function reportOnly(out: string): void {
-  const file = join(out, 'experiment.json');
-  if (!existsSync(file)) throw new ConfigError(`--report: no ${file} (run kd experiment first, or pass --out)`);
-  let record: ExperimentRecord;
-  try {
-    record = JSON.parse(readFileSync(file, 'utf8')) as ExperimentRecord;
-  } catch (e) {
-    throw new ConfigError(`--report: ${file} is not JSON (${(e as Error).message})`);
-  }
-  if (!Array.isArray(record.runs) || record.runs.length === 0 || !record.teacher) throw new ConfigError(`--report: ${file} has no runs or no teacher record`);
-  writeReport(out, record);
+  writeReport(out, readExperimentRecord(out, '--report'));
+}
+
+/** --merge: one record, table and charts in `out` from experiments of one protocol (e.g. run a seed at a time). */
+function mergeOnly(dirs: string[], out: string): void {
+  if (dirs.length < 2) throw new ConfigError(`--merge ${dirs.join(',')}: give two or more experiment folders, comma-separated`);
+  const record = join(out, 'experiment.json');
+  if (existsSync(record)) throw new ConfigError(`--out ${out}: ${record} is a previous experiment's; give another --out`);
+  const merged = mergeExperimentRecords(dirs.map((dir) => ({ dir, record: readExperimentRecord(dir, '--merge') })), EXPERIMENT_METHODS);
+  mkdirSync(out, { recursive: true });
+  writeAtomic(record, `${JSON.stringify(merged, null, 1)}\n`);
+  log(`merged ${merged.runs.length} runs of ${dirs.length} experiments into ${record}`);
+  writeReport(out, merged);
 }

@@ -1,0 +1,100 @@
+// experiment.json: what one `kd experiment` recorded, reading it back, and merging the records of
+// experiments that ran the same protocol on different methods or seeds (an experiment too long
+// for one sitting runs as several, e.g. a seed at a time).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from '@kd/config';
+import type { ExperimentRun, TeacherResult } from './report.ts';
+
+/** The settings every run of an experiment shares, recorded so that experiments can be told apart. */
+export interface ExperimentProtocol {
+  student: string; methods: string[]; seeds: number[]; steps: number; schedule: string[]; init: string | null;
+  /** The -o overrides as given ([method:]key=value). */
+  overrides: string[];
+  eval_size: number;
+  /** --eval-every, or null: the steps between the learning curve's evaluations (null in a merge of different ones). */
+  eval_every?: number | null;
+  split: 'test' | 'validation';
+  validation: { rule: string; train_images: number; validation_images: number } | null;
+}
+
+/** experiment.json (protocol and split are absent in records made before they were added). */
+export interface ExperimentRecord { command: string; protocol?: ExperimentProtocol; split?: string; teacher: TeacherResult; runs: ExperimentRun[] }
+
+/** DIR/experiment.json, checked to hold runs and a teacher; a ConfigError names the file otherwise. */
+export function readExperimentRecord(dir: string, option: string): ExperimentRecord {
+  const file = join(dir, 'experiment.json');
+  if (!existsSync(file)) throw new ConfigError(`${option}: no ${file} (run kd experiment first, or pass --out)`);
+  let record: ExperimentRecord;
+  try {
+    record = JSON.parse(readFileSync(file, 'utf8')) as ExperimentRecord;
+  } catch (e) {
+    throw new ConfigError(`${option}: ${file} is not JSON (${(e as Error).message})`);
+  }
+  if (!Array.isArray(record.runs) || record.runs.length === 0 || !record.teacher) throw new ConfigError(`${option}: ${file} has no runs or no teacher record`);
+  return record;
+}
+
+/** The -o overrides that reach `method`'s runs: unscoped ones and those scoped to it or to its loss. */
+function overridesOf(overrides: readonly string[], method: string): string[] {
+  const loss = method.replace(/\+unlabeled$/, '');
+  return overrides.flatMap((o) => {
+    const scope = /^([\w+]+):(.*)$/.exec(o);
+    if (!scope) return [o];
+    return scope[1] === method || scope[1] === loss ? [o] : [];
+  });
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * One record of several experiments' runs. They must share the protocol (student, steps, schedule,
+ * start, eval size, split, teacher and its score) and give each method the same overrides, and no
+ * method and seed may be run twice; otherwise a ConfigError says what differs, naming the folders.
+ */
+export function mergeExperimentRecords(parts: Array<{ dir: string; record: ExperimentRecord }>, methodOrder: readonly string[]): ExperimentRecord {
+  const [first, ...rest] = parts;
+  for (const p of parts) {
+    if (!p.record.protocol) throw new ConfigError(`--merge: ${p.dir}/experiment.json records no protocol (made before kd experiment recorded one); it cannot be checked, so it is not merged`);
+  }
+  const shared = (r: ExperimentRecord) => {
+    const p = r.protocol!;
+    const unscoped = p.overrides.filter((o) => !/^[\w+]+:/.test(o));
+    return { student: p.student, steps: p.steps, schedule: p.schedule, init: p.init, overrides: unscoped, eval_size: p.eval_size, split: p.split, validation: p.validation, teacher: r.teacher };
+  };
+  const base = shared(first.record);
+  for (const p of rest) {
+    const mine = shared(p.record);
+    for (const key of Object.keys(base) as Array<keyof typeof base>) {
+      if (!same(base[key], mine[key])) {
+        throw new ConfigError(`--merge: ${p.dir} differs from ${first.dir} in ${key === 'teacher' ? 'the teacher or its score' : `protocol.${key}`}: ${JSON.stringify(mine[key])} against ${JSON.stringify(base[key])}`);
+      }
+    }
+  }
+  const overridesByMethod = new Map<string, { dir: string; overrides: string[] }>();
+  const seen = new Map<string, string>();
+  for (const p of parts) {
+    for (const run of p.record.runs) {
+      const key = `${run.method}, seed ${run.seed}`;
+      if (seen.has(key)) throw new ConfigError(`--merge: ${key} is in both ${seen.get(key)} and ${p.dir}`);
+      seen.set(key, p.dir);
+      const overrides = overridesOf(p.record.protocol!.overrides, run.method);
+      const earlier = overridesByMethod.get(run.method);
+      if (earlier && !same(earlier.overrides, overrides)) {
+        throw new ConfigError(`--merge: ${run.method} has the overrides ${JSON.stringify(overrides)} in ${p.dir} but ${JSON.stringify(earlier.overrides)} in ${earlier.dir}`);
+      }
+      overridesByMethod.set(run.method, earlier ?? { dir: p.dir, overrides });
+    }
+  }
+  const runs = parts.flatMap((p) => p.record.runs);
+  const rank = (m: string) => (methodOrder.includes(m) ? methodOrder.indexOf(m) : methodOrder.length);
+  const methods = [...new Set(runs.map((r) => r.method))].sort((a, b) => rank(a) - rank(b));
+  runs.sort((a, b) => rank(a.method) - rank(b.method) || a.seed - b.seed);
+  const everyOverride = [...new Set(parts.flatMap((p) => p.record.protocol!.overrides))];
+  const evalEvery = new Set(parts.map((p) => p.record.protocol!.eval_every ?? null));
+  const protocol: ExperimentProtocol = {
+    ...first.record.protocol!, methods, seeds: [...new Set(runs.map((r) => r.seed))].sort((a, b) => a - b),
+    overrides: everyOverride, eval_every: evalEvery.size === 1 ? [...evalEvery][0] : null,
+  };
+  return { command: parts.map((p) => p.record.command).join(' ; '), protocol, split: protocol.split, teacher: first.record.teacher, runs };
+}

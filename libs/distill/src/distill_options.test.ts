@@ -21,7 +21,7 @@ test('distillOptions: a section for an unknown method, or a bad option in any se
 
 test('the shapes student config carries the weights that work on this dataset; PaddleDetection\'s stay the losses\' defaults', () => {
   const config = loadConfig('configs/yolov3_mobilenet_v1_shapes.yml');
-  assert.deepEqual(distillOptions(config.distill, 'l2'), { weight: 2 });
+  assert.deepEqual(distillOptions(config.distill, 'l2'), { weight: 1 });
   assert.deepEqual(distillOptions(config.distill, 'fine_grained'), { weight: 300 });
   assert.deepEqual(distillOptions(config.distill, 'fine_grained_paper'), { weight: 0.5 });
   const overridden = loadConfig('configs/yolov3_mobilenet_v1_shapes.yml', ['distill.method=fine_grained', 'distill.l2.weight=9']);

@@ -92,13 +92,13 @@ test('kd cluster --quick --init: five processes, the table with 4 rows, demo.jso
   assert.deepEqual(table.map((l) => l.split(/\s{2,}/)[0]), ['teacher (ResNet)', 'student, start', 'student, baseline', 'student, l2']);
   assert.match(table[0], /^teacher \(ResNet\)\s+6\.66M\s+\d+\.\d\d%\s+-\s+-\s+-\s+\d+\.\d$/);
   assert.match(table[3], /^student, l2\s+1\.54M\s+\d+\.\d\d%\s+\d+\.\d\s+\d+\.\ds \(\d+%\)\s+\d+\.\d\s+\d+\.\d$/);
-  assert.match(run.out(), /The distilled student \(l2, weight 2\) ends .* after 3 steps .*One seed \(0\)/);
+  assert.match(run.out(), /The distilled student \(l2, weight 1\) ends .* after 3 steps .*One seed \(0\)/);
   assert.match(run.out(), /over \d+ seeds of \d+ steps, kd experiment measured l2 at [+-][\d.]+ \+- [\d.]+ points over the baseline \(paired by seed, \+- standard error; results\/[\w/-]+\/experiment\.json\)/, 'the committed experiment quoted');
 
   const result = JSON.parse(readFileSync(join(work, 'demo.json'), 'utf8'));
   assert.equal(result.steps, 3);
   assert.equal(result.bus, 'private nats-server');
-  assert.equal(result.weight, 2, 'the student config\'s l2 weight');
+  assert.equal(result.weight, 1, 'the student config\'s l2 weight');
   assert.equal(result.eval_size, 224, 'the shipped student\'s config size: --quick\'s tiny-model keys do not apply to it');
   assert.match(err, /3 steps per student from .*yolov3_mobilenet_v1_shapes, scored at 224 px/);
   assert.deepEqual(result.rows.map((r: { model: string }) => r.model), ['teacher (ResNet)', 'student, start', 'student, baseline', 'student, l2']);

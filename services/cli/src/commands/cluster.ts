@@ -53,7 +53,7 @@ export function clusterCommand(): Command {
     .option('--quick', 'a tiny generated dataset and a few steps at small inputs (well under a minute; for tests)')
     .option('--steps <n>', `student steps (default ${DEMO_STEPS}; --quick: 3)`, positiveInt)
     .option('--method <name>', 'distillation method (l2, fine_grained, fine_grained_paper, optionally +unlabeled)', 'l2')
-    .option('--weight <w>', 'distill weight (default: the student config\'s for the method, e.g. l2 2)', nonNegativeNumber)
+    .option('--weight <w>', 'distill weight (default: the student config\'s for the method, e.g. l2 1)', nonNegativeNumber)
     .option('--teacher <checkpoint>', 'trained teacher checkpoint, served by the teacher service', SHIPPED_TEACHER)
     .option('--student <file>', 'student config', 'configs/yolov3_mobilenet_v1_shapes.yml')
     .option('--data <dir>', 'dataset, generated with kd make-dataset shapes on first use (default data/shapes; --quick: a tiny one in WORK)')

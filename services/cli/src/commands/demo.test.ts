@@ -38,10 +38,10 @@ test('kd demo --quick: the shipped teacher, a baseline and a distilled student, 
   assert.equal(result.backbone, null, '--quick: no pretrained backbone (its width is not the tiny students\')');
   assert.match(r.stderr, /both students start from random weights/);
   assert.equal(result.eval_size, 64, '--quick: the tiny config\'s eval size');
-  assert.equal(result.weight, 2, 'l2 gets the student config\'s weight, not PaddleDetection\'s 100');
-  assert.match(r.stderr, /distilled student \(l2, weight 2\): 3 steps/);
+  assert.equal(result.weight, 1, 'l2 gets the student config\'s weight, not PaddleDetection\'s 100');
+  assert.match(r.stderr, /distilled student \(l2, weight 1\): 3 steps/);
   // the table ends with what it shows; the teacher's step is its last run's, not its whole training
-  assert.match(r.stdout, /\nThe distilled student \(l2, weight 2\) ends .* after 3 steps on the same batches\. One seed \(0\), so a difference this size may be noise: over \d+ seeds/);
+  assert.match(r.stdout, /\nThe distilled student \(l2, weight 1\) ends .* after 3 steps on the same batches\. One seed \(0\), so a difference this size may be noise: over \d+ seeds/);
   assert.equal(result.verdict, /\nThe distilled student .*/.exec(r.stdout)![0].slice(1));
   assert.match(r.stderr, /teacher ResNet from .* \(saved at step \d+ of its last training run; models\/README\.md: its whole schedule\)/);
   assert.match(r.stderr, /kd demo: evaluating the teacher: test images 4\/4 \(100%\) done/);

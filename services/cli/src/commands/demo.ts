@@ -45,7 +45,7 @@ export function demoCommand(): Command {
     .option('--quick', 'a tiny generated dataset and tiny students, a few steps (a few seconds; for tests), all in a temp folder removed at exit unless --work')
     .option('--steps <n>', `student steps (default ${DEMO_STEPS}; --quick: 3)`, positiveInt)
     .option('--method <name>', 'distillation method (l2, fine_grained, fine_grained_paper)', 'l2')
-    .option('--weight <w>', 'distill weight (default: the student config\'s for the method, e.g. l2 2)', nonNegativeNumber)
+    .option('--weight <w>', 'distill weight (default: the student config\'s for the method, e.g. l2 1)', nonNegativeNumber)
     .option('--teacher <checkpoint>', 'trained teacher checkpoint', SHIPPED_TEACHER)
     .option('--student <file>', 'student config', 'configs/yolov3_mobilenet_v1_shapes.yml')
     .option('--data <dir>', 'dataset, generated with kd make-dataset shapes on first use (default data/shapes; --quick: a tiny one in WORK)')

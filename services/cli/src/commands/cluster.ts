@@ -65,8 +65,9 @@ The bus: NATS_URL if set, else a private nats-server (JetStream, 127.0.0.1, a fr
 store under WORK) that is stopped at the end; with neither it exits 2 (kd demo needs no bus).
 Every service is its own process, its log in WORK/logs/. The teacher service serves --teacher;
 the evaluator scores each trainer's model_final (from its checkpoint_saved event) and, through
-its gRPC Evaluate, the teacher and the start, at the students' eval size. Ends with a table, also in WORK/${CLUSTER_RESULT},
-and a sentence that quotes the several-seed result of ${DEMO_EVIDENCE}.
+its gRPC Evaluate, the teacher and the start, all at the students' eval size. Ends with a
+table, also in WORK/${CLUSTER_RESULT}, and a sentence that quotes the several-seed result of
+${DEMO_EVIDENCE}.
 Ctrl-C or SIGTERM stops every process it started (SIGTERM, SIGKILL after 10 s) and exits
 130/143; a service that fails stops the rest, and kd cluster exits 1 showing its log's tail.
 With NATS_URL, its evaluator joins the durable consumer "evaluator" of stream KD_EVENTS (a

@@ -1,0 +1,65 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import { useBackend } from '../../backend.ts';
+import { relativeError, runOnBoth, seededValues } from '../testing.ts';
+import { simdKernels } from './simd_kernels.ts';
+
+const DIR = fileURLToPath(new URL('.', import.meta.url));
+const builder = fileURLToPath(new URL('../../../../../scripts/build-wasm-kernels.mjs', import.meta.url));
+
+await useBackend('wasm');
+
+test('the committed kernel bytes are those of their .wat sources (scripts/build-wasm-kernels.mjs)', async () => {
+  const { assemble, moduleText } = await import(builder) as {
+    assemble(name: string, source: string): Promise<Buffer>; moduleText(name: string, bytes: Buffer): string;
+  };
+  const sources = readdirSync(DIR).filter((f) => f.endsWith('.wat'));
+  assert.ok(sources.length > 0);
+  for (const file of sources) {
+    const bytes = await assemble(file, readFileSync(join(DIR, file), 'utf8'));
+    assert.equal(readFileSync(join(DIR, file.replace(/\.wat$/, '.wasm.ts')), 'utf8'), moduleText(file, bytes), `${file}: run node scripts/build-wasm-kernels.mjs`);
+  }
+});
+
+test('the SIMD kernels load on the wasm backend\'s memory', () => {
+  assert.ok(simdKernels(tf.backend()), 'WebAssembly SIMD and the backend memory are available here');
+  assert.equal(simdKernels({}), undefined, 'not on another backend');
+});
+
+test('SIMD depthwise filter gradient matches the cpu backend at MobileNet\'s shapes, strides and padding', async () => {
+  // [batch, size, channels, kernel, stride, pad]: the student's depthwise layers at 224
+  // (a batch of 8 at 112x112x8: float32 sums over 100352 positions), a wide one, odd sizes
+  const cases: Array<[number, number, number, number, number, 'same' | 'valid']> = [
+    [8, 112, 8, 3, 1, 'same'], [8, 56, 32, 3, 2, 'same'], [4, 14, 256, 3, 1, 'same'], [2, 15, 12, 3, 2, 'valid'], [3, 9, 4, 5, 1, 'same'],
+  ];
+  const d = 1;
+  for (const [batch, size, channels, k, s, pad] of cases) {
+    const xShape: [number, number, number, number] = [batch, size, size, channels];
+    const fShape: [number, number, number, number] = [k, k, channels, 1];
+    const out = pad === 'same' ? Math.ceil(size / s) : Math.ceil((size - (k - 1) * d) / s);
+    const dyShape: [number, number, number, number] = [batch, out, out, channels];
+    const x = seededValues(xShape, 11);
+    const dy = seededValues(dyShape, 12);
+    const dw = await runOnBoth(() => tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter',
+      { x: tf.tensor4d(x, xShape), dy: tf.tensor4d(dy, dyShape) }, { strides: [s, s], dilations: [d, d], pad, filterShape: fShape }) as tf.Tensor);
+    const err = relativeError(dw.cpu, dw.wasm);
+    assert.ok(err <= 1e-4, `${JSON.stringify({ batch, size, channels, k, s, pad })}: rel err ${err}`);
+  }
+});
+
+test('SIMD depthwise filter gradient leaves nothing on the heap', () => {
+  const x = tf.tensor4d(seededValues([2, 8, 8, 8], 1), [2, 8, 8, 8]);
+  const dy = tf.tensor4d(seededValues([2, 8, 8, 8], 2), [2, 8, 8, 8]);
+  const tensors = tf.memory().numTensors;
+  for (let i = 0; i < 3; i++) {
+    (tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { strides: [1, 1], dilations: [1, 1], pad: 'same', filterShape: [3, 3, 8, 1] }) as tf.Tensor).dispose();
+  }
+  assert.equal(tf.memory().numTensors, tensors);
+  assert.equal((tf.backend() as unknown as { dataIdMap: { numDataIds(): number } }).dataIdMap.numDataIds(), tensors, 'the scratch buffer is freed');
+  x.dispose();
+  dy.dispose();
+});

@@ -1,0 +1,58 @@
+// Our WebAssembly SIMD kernels, run on the tfjs wasm backend's own memory: the module imports
+// the backend's WebAssembly.Memory, so a kernel reads its inputs and writes its output where
+// the backend keeps tensors, with no copies. Compiled once (synchronously: the module is small),
+// instantiated once per backend memory.
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { WASM_BASE64 } from './depthwise_filter_grad.wasm.ts';
+
+/** The parts of tfjs-backend-wasm's backend these kernels use. */
+interface WasmBackendInternals {
+  wasm?: { asm?: { memory?: WebAssembly.Memory } };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  disposeData(dataId: object): boolean;
+}
+
+export interface SimdExports {
+  /** depthwise_filter_grad.wat: byte offsets and sizes as there. */
+  depthwiseFilterGrad(
+    x: number, dy: number, dw: number, row: number, N: number, H: number, W: number, C: number, OH: number, OW: number,
+    KH: number, KW: number, sH: number, sW: number, dH: number, dW: number, padT: number, padL: number,
+  ): void;
+}
+
+let compiled: WebAssembly.Module | null | undefined;
+const instances = new WeakMap<WebAssembly.Memory, SimdExports>();
+
+/** The kernels on `backend`'s memory; undefined where WebAssembly SIMD or the memory is not available. */
+export function simdKernels(backend: unknown): SimdExports | undefined {
+  const memory = (backend as WasmBackendInternals).wasm?.asm?.memory;
+  if (!(memory instanceof WebAssembly.Memory)) return undefined;
+  if (compiled === undefined) {
+    const bytes = Buffer.from(WASM_BASE64, 'base64');
+    compiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+  }
+  if (compiled === null) return undefined;
+  let exports = instances.get(memory);
+  if (!exports) {
+    exports = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as SimdExports;
+    instances.set(memory, exports);
+  }
+  return exports;
+}
+
+/** Byte offset of a tensor's data in the backend's memory. */
+export function heapOffset(backend: unknown, t: TensorInfo): number {
+  const data = (backend as WasmBackendInternals).dataIdMap.get(t.dataId);
+  if (!data) throw new Error('tensor is not on the wasm backend');
+  return data.memoryOffset;
+}
+
+/** A float32 output (or scratch) tensor on the backend. */
+export function heapTensor(backend: unknown, shape: number[]): TensorInfo {
+  return (backend as WasmBackendInternals).makeOutput(shape, 'float32');
+}
+
+export function disposeHeapTensor(backend: unknown, t: TensorInfo): void {
+  (backend as WasmBackendInternals).disposeData(t.dataId);
+}

@@ -17,7 +17,7 @@ function convInfo({ inputs, attrs }: Parameters<KernelFunc>[0]) {
 }
 
 /**
- * One pass over dy in WebAssembly SIMD (simd/depthwise_filter_grad.wat), no tap copies;
+ * One pass over dy in WebAssembly SIMD (simd/depthwise_gradients.wat), no tap copies;
  * undefined where it does not apply (a multiplier, channels not in fours, dilation: the cpu
  * backend, our oracle, has none; no SIMD).
  */

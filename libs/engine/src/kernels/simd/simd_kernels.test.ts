@@ -30,7 +30,7 @@ test('the SIMD kernels load on the wasm backend\'s memory', () => {
   assert.equal(simdKernels({}), undefined, 'not on another backend');
 });
 
-test('SIMD depthwise filter gradient matches the cpu backend at MobileNet\'s shapes, strides and padding', async () => {
+test('SIMD depthwise filter and input gradients match the cpu backend at MobileNet\'s shapes, strides and padding', async () => {
   // [batch, size, channels, kernel, stride, pad]: the student's depthwise layers at 224
   // (a batch of 8 at 112x112x8: float32 sums over 100352 positions), a wide one, odd sizes
   const cases: Array<[number, number, number, number, number, 'same' | 'valid']> = [
@@ -46,17 +46,24 @@ test('SIMD depthwise filter gradient matches the cpu backend at MobileNet\'s sha
     const dy = seededValues(dyShape, 12);
     const dw = await runOnBoth(() => tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter',
       { x: tf.tensor4d(x, xShape), dy: tf.tensor4d(dy, dyShape) }, { strides: [s, s], dilations: [d, d], pad, filterShape: fShape }) as tf.Tensor);
-    const err = relativeError(dw.cpu, dw.wasm);
-    assert.ok(err <= 1e-4, `${JSON.stringify({ batch, size, channels, k, s, pad })}: rel err ${err}`);
+    const label = JSON.stringify({ batch, size, channels, k, s, pad });
+    assert.ok(relativeError(dw.cpu, dw.wasm) <= 1e-4, `dw ${label}: rel err ${relativeError(dw.cpu, dw.wasm)}`);
+    const filter = seededValues(fShape, 13);
+    const dx = await runOnBoth(() => tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput',
+      { dy: tf.tensor4d(dy, dyShape), filter: tf.tensor4d(filter, fShape) }, { strides: [s, s], dilations: [d, d], pad, inputShape: xShape }) as tf.Tensor);
+    assert.ok(relativeError(dx.cpu, dx.wasm) <= 1e-4, `dx ${label}: rel err ${relativeError(dx.cpu, dx.wasm)}`);
   }
 });
 
-test('SIMD depthwise filter gradient leaves nothing on the heap', () => {
+test('SIMD depthwise gradients leave nothing on the heap', () => {
   const x = tf.tensor4d(seededValues([2, 8, 8, 8], 1), [2, 8, 8, 8]);
   const dy = tf.tensor4d(seededValues([2, 8, 8, 8], 2), [2, 8, 8, 8]);
   const tensors = tf.memory().numTensors;
   for (let i = 0; i < 3; i++) {
     (tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { strides: [1, 1], dilations: [1, 1], pad: 'same', filterShape: [3, 3, 8, 1] }) as tf.Tensor).dispose();
+    const filter = tf.ones([3, 3, 8, 1]);
+    (tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter }, { strides: [1, 1], dilations: [1, 1], pad: 'same', inputShape: [2, 8, 8, 8] }) as tf.Tensor).dispose();
+    filter.dispose();
   }
   assert.equal(tf.memory().numTensors, tensors);
   assert.equal((tf.backend() as unknown as { dataIdMap: { numDataIds(): number } }).dataIdMap.numDataIds(), tensors, 'the scratch buffer is freed');

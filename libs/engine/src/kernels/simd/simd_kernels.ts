@@ -3,7 +3,7 @@
 // the backend keeps tensors, with no copies. Compiled once (synchronously: the module is small),
 // instantiated once per backend memory.
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { WASM_BASE64 } from './depthwise_filter_grad.wasm.ts';
+import { WASM_BASE64 } from './depthwise_gradients.wasm.ts';
 
 /** The parts of tfjs-backend-wasm's backend these kernels use. */
 interface WasmBackendInternals {
@@ -13,10 +13,14 @@ interface WasmBackendInternals {
   disposeData(dataId: object): boolean;
 }
 
+/** depthwise_gradients.wat's functions: byte offsets of tensors, then the geometry, as there. */
 export interface SimdExports {
-  /** depthwise_filter_grad.wat: byte offsets and sizes as there. */
   depthwiseFilterGrad(
     x: number, dy: number, dw: number, row: number, N: number, H: number, W: number, C: number, OH: number, OW: number,
+    KH: number, KW: number, sH: number, sW: number, dH: number, dW: number, padT: number, padL: number,
+  ): void;
+  depthwiseInputGrad(
+    dy: number, w: number, dx: number, N: number, H: number, W: number, C: number, OH: number, OW: number,
     KH: number, KW: number, sH: number, sW: number, dH: number, dW: number, padT: number, padL: number,
   ): void;
 }

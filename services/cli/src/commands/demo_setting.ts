@@ -28,10 +28,10 @@ export const DEMO_EVIDENCE = 'results/protocol-val800/experiment.json';
 /** The repository, where DEMO_EVIDENCE lies (the cli may run from another folder). */
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
 
-/** DEMO_EVIDENCE's paired gain for the method over its seeds, if it has one. */
+/** DEMO_EVIDENCE's paired gain for the method, if it has one over two seeds or more (one has no standard error). */
 export function demoEvidence(method: string): ExperimentEvidence | undefined {
   const gain = experimentGain(join(REPO, DEMO_EVIDENCE), method);
-  return gain && { file: DEMO_EVIDENCE, ...gain };
+  return gain && gain.seeds >= 2 ? { file: DEMO_EVIDENCE, ...gain } : undefined;
 }
 
 /** Where both students start: a whole student checkpoint, a pretrained backbone, or neither (random weights). */

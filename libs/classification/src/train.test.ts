@@ -43,8 +43,12 @@ test('training steps lower the loss; with a soft_kl teacher the teacher stays fr
   const step = new ClassifierTrainStep(model, c);
   const batch = new CropBatcher(crops, 16, 0, false).batch(0);
   const losses: number[] = [];
-  for (let s = 0; s < 12; s++) losses.push(step.run(batch, s).loss);
-  assert.ok(losses[11] < 0.8 * losses[0], `loss ${losses[0].toFixed(3)} -> ${losses[11].toFixed(3)}`);
+  // 30 steps on one batch: the first dozen can wander at this lr (on one machine the loss after
+  // 12 was above its start, on another 20% below), then it fits the batch; the mean of the last
+  // three steps, not one noisy step
+  for (let s = 0; s < 30; s++) losses.push(step.run(batch, s).loss);
+  const end = (losses[27] + losses[28] + losses[29]) / 3;
+  assert.ok(end < 0.8 * losses[0], `loss ${losses.map((l) => l.toFixed(3)).join(' ')}`);
   assert.ok(Math.abs(losses[0] - Math.log(8)) < 0.7, `first loss ${losses[0]} is near ln 8 (small dense init)`);
   const accuracy = await evaluateClassifier(model, crops, 16);
   assert.equal(accuracy.count, crops.count);

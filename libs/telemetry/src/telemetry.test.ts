@@ -60,7 +60,7 @@ test('the HTTP server serves /metrics and /healthz on a free port and closes wit
 test('a service\'s telemetry: /healthz serving until stopServing, then 503; none at all for port null', async () => {
   const r = new ServiceRegistry('demo', { defaultMetrics: false });
   const lines: string[] = [];
-  const log = createLogger({ service: 'demo', destination: { write: (l: string) => lines.push(l) } });
+  const log = createLogger({ service: 'demo', level: 'info', destination: { write: (l: string) => lines.push(l) } });
   const t = await startServingTelemetry({ registry: r.registry, port: 0, host: '127.0.0.1', log });
   const health = async () => {
     const res = await fetch(`http://127.0.0.1:${t.port}/healthz`);

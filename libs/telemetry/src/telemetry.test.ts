@@ -66,11 +66,14 @@ test('a service\'s telemetry: /healthz serving until stopServing, then 503; none
     const res = await fetch(`http://127.0.0.1:${t.port}/healthz`);
     return [res.status, await res.text()];
   };
-  assert.deepEqual(await health(), [200, 'serving\n']);
-  assert.match(lines.join(''), new RegExp(`"port":${t.port}.*"msg":"metrics listening"`));
-  t.stopServing();
-  assert.deepEqual(await health(), [503, 'shutting down\n']);
-  await t.close();
+  try {
+    assert.deepEqual(await health(), [200, 'serving\n']);
+    assert.match(lines.join(''), new RegExp(`"port":${t.port}.*"msg":"metrics listening"`));
+    t.stopServing();
+    assert.deepEqual(await health(), [503, 'shutting down\n']);
+  } finally {
+    await t.close(); // a listening server would keep the test process alive
+  }
   const none = await startServingTelemetry({ registry: r.registry, port: null, host: '127.0.0.1', log });
   assert.equal(none.port, null);
   none.stopServing();

@@ -13,7 +13,7 @@ import YAML from 'yaml';
 import { credentials, makeClientConstructor, type Client, type ServiceError } from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { freePort, natsServerBinary, stopProcess } from '@kd/bus/testing';
-import { EvaluatorServiceService, TeacherServiceService } from '@kd/proto';
+import { EvaluateRequest, EvaluatorServiceClient, EvaluatorServiceService, TeacherServiceService } from '@kd/proto';
 import { dashboardQueries, RULES } from './queries.ts';
 import { DEPLOY, ensureDebianProgram, REPO, skipUnless } from './tools.ts';
 
@@ -77,6 +77,20 @@ function health(address: string, service: string): Promise<string> {
 }
 const grpcName = (def: Record<string, { path: string }>) => Object.values(def)[0].path.split('/')[1];
 
+/**
+ * A job's evaluation while the cluster trains: the evaluator's per-job mAP gauges are otherwise
+ * set only by the trainers' model_final evaluations, a second before the cluster stops it, and
+ * a 1 s scrape can miss them.
+ */
+function evaluateForJob(address: string, checkpoint: string, dataset: string): Promise<string> {
+  const client = new EvaluatorServiceClient(address, credentials.createInsecure());
+  const request = EvaluateRequest.fromPartial({ jobId: 'e2e-probe', checkpoint: { path: checkpoint, dataset } });
+  return new Promise((resolve) => client.evaluate(request, (err, res) => {
+    client.close();
+    resolve(err ? `error: ${err.message}` : `mAP ${res.report?.meanAp}`);
+  }));
+}
+
 test('Prometheus scrapes kd cluster --quick: every target up, every dashboard query returns data, every rule evaluates', { skip, timeout: 240_000 }, async () => {
   const { config, jobs } = prometheusConfig();
   const configFile = join(tmp, 'prometheus.yml');
@@ -104,6 +118,7 @@ test('Prometheus scrapes kd cluster --quick: every target up, every dashboard qu
   children.push(cluster);
   const grpc = new Map<string, string>();
   const healthChecks: Array<Promise<[string, string]>> = [];
+  let probe: Promise<string> | undefined;
   let out = '';
   let partial = '';
   cluster.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -121,6 +136,8 @@ test('Prometheus scrapes kd cluster --quick: every target up, every dashboard qu
         // the names the Kubernetes probes ask for, while the service runs
         const names = m[1] === 'teacher' ? ['', grpcName(TeacherServiceService)] : ['', grpcName(EvaluatorServiceService)];
         for (const n of names) healthChecks.push(health(m[2], n).then((s) => [`${m[1]} "${n}"`, s]));
+        // (the cluster generated its dataset in WORK/shapes before it started any service)
+        if (m[1] === 'evaluator') probe = evaluateForJob(m[2], join(REPO, 'models/yolov3_mobilenet_v1_shapes'), join(tmp, 'work', 'shapes'));
       }
     }
   });
@@ -137,6 +154,7 @@ test('Prometheus scrapes kd cluster --quick: every target up, every dashboard qu
   const ended = Date.now() / 1000 + 2;
   await new Promise((r) => setTimeout(r, 3500)); // the last scrapes and rule evaluations
   for (const [what, s] of await Promise.all(healthChecks)) assert.equal(s, 'SERVING', `health of ${what}`);
+  assert.match(await probe!, /^mAP [\d.]+$/, 'the evaluation for a job while the cluster trained');
   assert.deepEqual([...grpc.keys()].sort(), ['evaluator', 'teacher']);
 
   // every target was up while its service ran (they are gone now: up is 0 for them by the end)

@@ -9,7 +9,8 @@ import { XMLValidator } from 'fast-xml-parser';
 import { mean, std } from '../experiment/stats.ts';
 import { parseMethod } from '@kd/trainer';
 import { lineChart, niceAxis } from '../experiment/svg_charts.ts';
-import { EXPERIMENT_METHODS, methodOverrides } from './experiment.ts';
+import { methodOverrides } from '../experiment/record.ts';
+import { EXPERIMENT_METHODS } from './experiment.ts';
 
 const kd = fileURLToPath(new URL('../../bin/kd.js', import.meta.url));
 const root = fileURLToPath(new URL('../../../../', import.meta.url));

@@ -9,9 +9,9 @@ import { initBackend } from '@kd/engine';
 import { createYoloV3 } from '@kd/detection';
 import { experimentMarkdown, meanCurve, summarize, type ExperimentRun, type TeacherResult } from '../experiment/report.ts';
 import {
-  ensureShapesDataset, loadTeacher, parseMethod, QUICK_OVERRIDES, runTraining, scheduleOverrides, SHIPPED_TEACHER, testMaps, trainStudent, type TeacherSource,
+  ensureShapesDataset, loadTeacher, QUICK_OVERRIDES, runTraining, scheduleOverrides, SHIPPED_TEACHER, testMaps, trainStudent, type TeacherSource,
 } from '@kd/trainer';
-import { mergeExperimentRecords, readExperimentRecord, type ExperimentProtocol, type ExperimentRecord } from '../experiment/record.ts';
+import { mergeExperimentRecords, methodOverrides, readExperimentRecord, type ExperimentProtocol, type ExperimentRecord } from '../experiment/record.ts';
 import { barChart, lineChart } from '../experiment/svg_charts.ts';
 import { carveValidation, type ValidationLists } from '../experiment/validation_split.ts';
 import { collect, exitTwoOnUsageError, nonNegativeInt, positiveInt, reportUserErrors, temporaryFolder } from './common.ts';
@@ -83,19 +83,6 @@ interface RunContext {
 }
 
 const runDir = (work: string, method: string, seed: number) => join(work, method, `seed${seed}`);
-
-/**
- * The -o overrides that apply to `method`: unscoped ones, and `M:key=value` where M is the method
- * or its loss (`fine_grained_paper:` also reaches `fine_grained_paper+unlabeled`).
- */
-export function methodOverrides(opts: readonly string[], method: string, methods: readonly string[]): string[] {
-  return opts.flatMap((o) => {
-    const scope = /^([\w+]+):(.*)$/.exec(o);
-    if (!scope) return [o];
-    if (!methods.includes(scope[1])) throw new ConfigError(`-o ${o}: unknown method ${scope[1]} (known: ${methods.join(', ')})`);
-    return scope[1] === method || scope[1] === parseMethod(method).loss ? [scope[2]] : [];
-  });
-}
 
 /** One student run in this process: train, evaluate, and its record with the loss curves. */
 async function runOne(ctx: RunContext, method: string, seed: number): Promise<ExperimentRun> {

@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '@kd/config';
+import { parseMethod } from '@kd/trainer';
 import type { ExperimentRun, TeacherResult } from './report.ts';
 
 /** The settings every run of an experiment shares, recorded so that experiments can be told apart. */
@@ -35,13 +36,16 @@ export function readExperimentRecord(dir: string, option: string): ExperimentRec
   return record;
 }
 
-/** The -o overrides that reach `method`'s runs: unscoped ones and those scoped to it or to its loss. */
-function overridesOf(overrides: readonly string[], method: string): string[] {
-  const loss = method.replace(/\+unlabeled$/, '');
-  return overrides.flatMap((o) => {
+/**
+ * The -o overrides that apply to `method`: unscoped ones, and `M:key=value` where M is the method
+ * or its loss (`fine_grained_paper:` also reaches `fine_grained_paper+unlabeled`).
+ */
+export function methodOverrides(opts: readonly string[], method: string, methods: readonly string[]): string[] {
+  return opts.flatMap((o) => {
     const scope = /^([\w+]+):(.*)$/.exec(o);
     if (!scope) return [o];
-    return scope[1] === method || scope[1] === loss ? [o] : [];
+    if (!methods.includes(scope[1])) throw new ConfigError(`-o ${o}: unknown method ${scope[1]} (known: ${methods.join(', ')})`);
+    return scope[1] === method || scope[1] === parseMethod(method).loss ? [scope[2]] : [];
   });
 }
 
@@ -78,7 +82,7 @@ export function mergeExperimentRecords(parts: Array<{ dir: string; record: Exper
       const key = `${run.method}, seed ${run.seed}`;
       if (seen.has(key)) throw new ConfigError(`--merge: ${key} is in both ${seen.get(key)} and ${p.dir}`);
       seen.set(key, p.dir);
-      const overrides = overridesOf(p.record.protocol!.overrides, run.method);
+      const overrides = methodOverrides(p.record.protocol!.overrides, run.method, methodOrder);
       const earlier = overridesByMethod.get(run.method);
       if (earlier && !same(earlier.overrides, overrides)) {
         throw new ConfigError(`--merge: ${run.method} has the overrides ${JSON.stringify(overrides)} in ${p.dir} but ${JSON.stringify(earlier.overrides)} in ${earlier.dir}`);

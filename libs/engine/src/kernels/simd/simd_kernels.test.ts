@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../../backend.ts';
 import { relativeError, runOnBoth, seededValues } from '../testing.ts';
+import { simdDepthwiseFilterGrad } from '../depthwise_conv2d_backprop_filter.ts';
+import { simdDepthwiseInputGrad } from '../depthwise_conv2d_backprop_input.ts';
 import { simdKernels } from './simd_kernels.ts';
 
 const DIR = fileURLToPath(new URL('.', import.meta.url));
@@ -47,6 +49,16 @@ test('SIMD depthwise filter and input gradients match the cpu backend at MobileN
     const dw = await runOnBoth(() => tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter',
       { x: tf.tensor4d(x, xShape), dy: tf.tensor4d(dy, dyShape) }, { strides: [s, s], dilations: [d, d], pad, filterShape: fShape }) as tf.Tensor);
     const label = JSON.stringify({ batch, size, channels, k, s, pad });
+    // the kernel took the SIMD path here (else the comparison below would test the composed one)
+    const probe = { x: tf.tensor4d(x, xShape), dy: tf.tensor4d(dy, dyShape), filter: tf.zeros(fShape) };
+    const backend = tf.backend();
+    const viaSimd = [
+      simdDepthwiseFilterGrad({ inputs: probe, backend, attrs: { strides: [s, s], dilations: [d, d], pad, filterShape: fShape } } as never),
+      simdDepthwiseInputGrad({ inputs: probe, backend, attrs: { strides: [s, s], dilations: [d, d], pad, inputShape: xShape } } as never),
+    ];
+    assert.ok(viaSimd.every((t) => t !== undefined), `SIMD path ${label}`);
+    for (const t of viaSimd) backend.disposeData(t!.dataId);
+    tf.dispose(Object.values(probe));
     assert.ok(relativeError(dw.cpu, dw.wasm) <= 1e-4, `dw ${label}: rel err ${relativeError(dw.cpu, dw.wasm)}`);
     const filter = seededValues(fShape, 13);
     const dx = await runOnBoth(() => tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput',

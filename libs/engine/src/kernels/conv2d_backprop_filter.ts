@@ -2,20 +2,65 @@ import { backend_util, type Conv2DBackpropFilterAttrs, type KernelConfig, type K
 import { KernelOps } from './kernel_ops.ts';
 import { convGeometry } from './conv_geometry.ts';
 import { filterTaps } from './filter_taps.ts';
+import { heapOffset, heapTensor, simdKernels } from './simd/simd_kernels.ts';
 
 /**
  * dW[kh,kw,ci,co] = sum_{n,oh,ow} x[n, oh*sH+kh-padTop, ow*sW+kw-padLeft, ci] * dy[n,oh,ow,co].
- * x is padded and split into stride phases once, channel-first, so that every filter tap
- * is one cheap slice [Ci, N*oH*oW] and one matmul with dy [N*oH*oW, Co];
- * no strided slices and no transposed matmuls (both slow on wasm).
+ * With output channels in fours: one SIMD pass (simd/). Otherwise composed.
  */
-const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
-  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+const conv2DBackpropFilter: KernelFunc = (args) => simdConv2DFilterGrad(args) ?? composedConv2DFilterGrad(args);
+
+function geometry({ inputs, attrs }: Parameters<KernelFunc>[0]) {
+  const { x } = inputs as { x: TensorInfo };
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as Conv2DBackpropFilterAttrs;
   if (dataFormat !== 'NHWC') throw new Error(`Conv2DBackpropFilter on wasm supports NHWC only, got ${dataFormat}`);
-  const info = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode);
-  const g = convGeometry(info);
+  return convGeometry(backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode));
+}
+
+/** Positions summed in registers before they are added to dW, for a 1x1 convolution. */
+const POINTWISE_CHUNK = 128;
+
+/**
+ * One pass in WebAssembly SIMD (simd/conv_filter_grad.wat): per output row, tap and input
+ * channel, sums in registers over the row; no tap copies, no repacking. Undefined where it
+ * does not apply (output channels not in fours; no SIMD).
+ */
+export function simdConv2DFilterGrad(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
+  const { inputs, backend, attrs } = args;
+  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+  const { filterShape } = attrs as unknown as Conv2DBackpropFilterAttrs;
+  const coutC = filterShape[3];
+  if (coutC % 4 !== 0) return undefined;
+  const simd = simdKernels(backend);
+  if (!simd) return undefined;
+  let g = geometry(args);
+  if (g.kH === 1 && g.kW === 1 && g.sH === 1 && g.sW === 1 && g.padTop === 0 && g.padLeft === 0) {
+    // x and dy are [positions, channels] matrices: cut them into rows of a length that fits
+    // the cache, whatever the images' widths
+    const positions = g.batch * g.outH * g.outW;
+    let row = Math.min(POINTWISE_CHUNK, positions);
+    while (positions % row !== 0) row--;
+    g = { ...g, batch: 1, inH: positions / row, outH: positions / row, inW: row, outW: row };
+  }
+  const dw = heapTensor(backend, filterShape);
+  simd.convFilterGrad(
+    heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, dw),
+    g.batch, g.inH, g.inW, g.inC, g.outH, g.outW, coutC, g.kH, g.kW, g.sH, g.sW, g.padTop, g.padLeft,
+  );
+  return dw;
+}
+
+/**
+ * Composed: x is padded and split into stride phases once, channel-first, so that every
+ * filter tap is one cheap slice [Ci, N*oH*oW] and one matmul with dy [N*oH*oW, Co];
+ * no strided slices and no transposed matmuls (both slow on wasm).
+ */
+export const composedConv2DFilterGrad: KernelFunc = (args) => {
+  const { inputs, backend, attrs } = args;
+  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+  const { filterShape } = attrs as unknown as Conv2DBackpropFilterAttrs;
+  const g = geometry(args);
   const ops = KernelOps.of(backend, 'wasm');
   const m = g.batch * g.outH * g.outW;
   const coutC = filterShape[3];

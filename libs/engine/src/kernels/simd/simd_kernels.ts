@@ -1,9 +1,10 @@
-// Our WebAssembly SIMD kernels, run on the tfjs wasm backend's own memory: the module imports
+// Our WebAssembly SIMD kernels, run on the tfjs wasm backend's own memory: each module imports
 // the backend's WebAssembly.Memory, so a kernel reads its inputs and writes its output where
-// the backend keeps tensors, with no copies. Compiled once (synchronously: the module is small),
-// instantiated once per backend memory.
+// the backend keeps tensors, with no copies. Compiled once (synchronously: the modules are
+// small), instantiated once per backend memory.
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { WASM_BASE64 } from './depthwise_gradients.wasm.ts';
+import { WASM_BASE64 as DEPTHWISE_GRADIENTS } from './depthwise_gradients.wasm.ts';
+import { WASM_BASE64 as CONV_FILTER_GRAD } from './conv_filter_grad.wasm.ts';
 
 /** The parts of tfjs-backend-wasm's backend these kernels use. */
 interface WasmBackendInternals {
@@ -13,8 +14,12 @@ interface WasmBackendInternals {
   disposeData(dataId: object): boolean;
 }
 
-/** depthwise_gradients.wat's functions: byte offsets of tensors, then the geometry, as there. */
+/** The .wat files' functions: byte offsets of tensors, then the geometry, as there. */
 export interface SimdExports {
+  convFilterGrad(
+    x: number, dy: number, dw: number, N: number, H: number, W: number, Ci: number, OH: number, OW: number, Co: number,
+    KH: number, KW: number, sH: number, sW: number, padT: number, padL: number,
+  ): void;
   depthwiseFilterGrad(
     x: number, dy: number, dw: number, row: number, N: number, H: number, W: number, C: number, OH: number, OW: number,
     KH: number, KW: number, sH: number, sW: number, dH: number, dW: number, padT: number, padL: number,
@@ -25,7 +30,7 @@ export interface SimdExports {
   ): void;
 }
 
-let compiled: WebAssembly.Module | null | undefined;
+let compiled: WebAssembly.Module[] | null | undefined;
 const instances = new WeakMap<WebAssembly.Memory, SimdExports>();
 
 /** The kernels on `backend`'s memory; undefined where WebAssembly SIMD or the memory is not available. */
@@ -33,13 +38,14 @@ export function simdKernels(backend: unknown): SimdExports | undefined {
   const memory = (backend as WasmBackendInternals).wasm?.asm?.memory;
   if (!(memory instanceof WebAssembly.Memory)) return undefined;
   if (compiled === undefined) {
-    const bytes = Buffer.from(WASM_BASE64, 'base64');
-    compiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+    const modules = [DEPTHWISE_GRADIENTS, CONV_FILTER_GRAD].map((base64) => Buffer.from(base64, 'base64'));
+    compiled = modules.every((bytes) => WebAssembly.validate(bytes)) ? modules.map((bytes) => new WebAssembly.Module(bytes)) : null;
   }
   if (compiled === null) return undefined;
   let exports = instances.get(memory);
   if (!exports) {
-    exports = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as SimdExports;
+    const all = compiled.map((module) => new WebAssembly.Instance(module, { env: { memory } }).exports);
+    exports = Object.assign({}, ...all) as SimdExports;
     instances.set(memory, exports);
   }
   return exports;

@@ -1,4 +1,5 @@
-import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import { getKernel, registerGradient, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import { activationGradConfig, leakyReluGradConfig, reluGradConfig } from './activation_grad.ts';
 import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter.ts';
 import { conv2DBackpropInputConfig } from './conv2d_backprop_input.ts';
 import { depthwiseConv2dBackpropFilterConfig } from './depthwise_conv2d_backprop_filter.ts';
@@ -16,6 +17,7 @@ const trainingKernels: KernelConfig[] = [
   conv2DBackpropInputConfig,
   depthwiseConv2dBackpropFilterConfig,
   depthwiseConv2dBackpropInputConfig,
+  activationGradConfig,
 ];
 
 function replace(config: KernelConfig): void {
@@ -44,4 +46,7 @@ export function registerWasmTrainingKernels(): void {
   replace(reverseConfig(originalWasmKernel('Reverse')));
   replace(maxPoolGradConfig(originalWasmKernel('MaxPoolGrad')));
   replace(sharedIdentityConfig(originalWasmKernel('Identity')));
+  // one pass instead of three where the wasm kernel runs; tfjs' composition elsewhere
+  registerGradient(reluGradConfig);
+  registerGradient(leakyReluGradConfig);
 }

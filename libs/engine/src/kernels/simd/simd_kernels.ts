@@ -5,6 +5,7 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { WASM_BASE64 as DEPTHWISE_GRADIENTS } from './depthwise_gradients.wasm.ts';
 import { WASM_BASE64 as CONV_FILTER_GRAD } from './conv_filter_grad.wasm.ts';
+import { WASM_BASE64 as ACTIVATION_GRAD } from './activation_grad.wasm.ts';
 
 /** The parts of tfjs-backend-wasm's backend these kernels use. */
 interface WasmBackendInternals {
@@ -16,6 +17,7 @@ interface WasmBackendInternals {
 
 /** The .wat files' functions: byte offsets of tensors, then the geometry, as there. */
 export interface SimdExports {
+  activationGrad(x: number, dy: number, dx: number, n: number, alpha: number): void;
   convFilterGrad(
     x: number, dy: number, dw: number, N: number, H: number, W: number, Ci: number, OH: number, OW: number, Co: number,
     KH: number, KW: number, sH: number, sW: number, padT: number, padL: number,
@@ -38,7 +40,7 @@ export function simdKernels(backend: unknown): SimdExports | undefined {
   const memory = (backend as WasmBackendInternals).wasm?.asm?.memory;
   if (!(memory instanceof WebAssembly.Memory)) return undefined;
   if (compiled === undefined) {
-    const modules = [DEPTHWISE_GRADIENTS, CONV_FILTER_GRAD].map((base64) => Buffer.from(base64, 'base64'));
+    const modules = [DEPTHWISE_GRADIENTS, CONV_FILTER_GRAD, ACTIVATION_GRAD].map((base64) => Buffer.from(base64, 'base64'));
     compiled = modules.every((bytes) => WebAssembly.validate(bytes)) ? modules.map((bytes) => new WebAssembly.Module(bytes)) : null;
   }
   if (compiled === null) return undefined;

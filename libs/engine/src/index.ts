@@ -1,5 +1,6 @@
 export { BackendChoice, BackendUnavailableError, initBackend, useBackend, type BackendInfo } from './backend.ts';
 export { registerWasmTrainingKernels } from './kernels/register-all.ts';
+export { fusedMomentumUpdate, type MomentumStep } from './kernels/momentum_update.ts';
 export {
   defaultEngineBench, profileKernels, profileTrainStep, runEngineBench, type EngineBenchOptions, type EngineBenchResult, type KernelProfileRow,
 } from './bench/engine_bench.ts';

@@ -2,11 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { configSchema } from '@kd/config';
-import { initBackend } from '@kd/engine';
+import { initBackend, useBackend } from '@kd/engine';
 import { learningRate } from './lr_schedule.ts';
 import { MomentumOptimizer } from './momentum.ts';
 
 await initBackend('cpu');
+await useBackend('wasm'); // loaded, for the fused update below
+await tf.setBackend('cpu');
 
 test('piecewise lr with linear warmup from 0 (PaddleDetection VOC settings)', () => {
   const c = configSchema.shape.optimizer.parse(undefined);
@@ -20,7 +22,15 @@ test('piecewise lr with linear warmup from 0 (PaddleDetection VOC settings)', ()
   assert.ok(Math.abs(learningRate(50, { ...c, boundaries: [10], warmup_steps: 100, warmup_start_factor: 0.5 }) - (0.0005 + (0.0001 - 0.0005) * 0.5)) < 1e-12);
 });
 
-test('momentum with L2 decay on decayed params only, checked by hand over two steps', () => {
+test('momentum with L2 decay on decayed params only, checked by hand over two steps (cpu: composed; wasm: fused)', async () => {
+  for (const backend of ['cpu', 'wasm']) {
+    await tf.setBackend(backend);
+    checkTwoMomentumSteps();
+  }
+  await tf.setBackend('cpu');
+});
+
+function checkTwoMomentumSteps(): void {
   const w = tf.variable(tf.tensor1d([1, -2]), true, 'optim-test-w');
   const b = tf.variable(tf.tensor1d([3]), true, 'optim-test-b');
   const params = [{ name: 'w', variable: w, trainable: true, decay: true }, { name: 'b', variable: b, trainable: true, decay: false }];
@@ -36,4 +46,4 @@ test('momentum with L2 decay on decayed params only, checked by hand over two st
   assert.deepEqual([...b.dataSync()].map((x) => +x.toFixed(6)), [+(2.9 - 0.19).toFixed(6)]);
   tf.dispose([w, b, ...Object.values(grads)]);
   opt.dispose();
-});
+}

@@ -1,5 +1,6 @@
 import { getKernel, registerGradient, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
 import { activationGradConfig, leakyReluGradConfig, reluGradConfig } from './activation_grad.ts';
+import { momentumUpdateConfig } from './momentum_update.ts';
 import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter.ts';
 import { conv2DBackpropInputConfig } from './conv2d_backprop_input.ts';
 import { depthwiseConv2dBackpropFilterConfig } from './depthwise_conv2d_backprop_filter.ts';
@@ -18,6 +19,7 @@ const trainingKernels: KernelConfig[] = [
   depthwiseConv2dBackpropFilterConfig,
   depthwiseConv2dBackpropInputConfig,
   activationGradConfig,
+  momentumUpdateConfig,
 ];
 
 function replace(config: KernelConfig): void {

@@ -6,6 +6,7 @@ import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { WASM_BASE64 as DEPTHWISE_GRADIENTS } from './depthwise_gradients.wasm.ts';
 import { WASM_BASE64 as CONV_FILTER_GRAD } from './conv_filter_grad.wasm.ts';
 import { WASM_BASE64 as ACTIVATION_GRAD } from './activation_grad.wasm.ts';
+import { WASM_BASE64 as MOMENTUM_UPDATE } from './momentum_update.wasm.ts';
 
 /** The parts of tfjs-backend-wasm's backend these kernels use. */
 interface WasmBackendInternals {
@@ -18,6 +19,7 @@ interface WasmBackendInternals {
 /** The .wat files' functions: byte offsets of tensors, then the geometry, as there. */
 export interface SimdExports {
   activationGrad(x: number, dy: number, dx: number, n: number, alpha: number): void;
+  momentumUpdate(w: number, v: number, g: number, wOut: number, vOut: number, n: number, mu: number, decay: number, lr: number): void;
   convFilterGrad(
     x: number, dy: number, dw: number, N: number, H: number, W: number, Ci: number, OH: number, OW: number, Co: number,
     KH: number, KW: number, sH: number, sW: number, padT: number, padL: number,
@@ -40,7 +42,7 @@ export function simdKernels(backend: unknown): SimdExports | undefined {
   const memory = (backend as WasmBackendInternals).wasm?.asm?.memory;
   if (!(memory instanceof WebAssembly.Memory)) return undefined;
   if (compiled === undefined) {
-    const modules = [DEPTHWISE_GRADIENTS, CONV_FILTER_GRAD, ACTIVATION_GRAD].map((base64) => Buffer.from(base64, 'base64'));
+    const modules = [DEPTHWISE_GRADIENTS, CONV_FILTER_GRAD, ACTIVATION_GRAD, MOMENTUM_UPDATE].map((base64) => Buffer.from(base64, 'base64'));
     compiled = modules.every((bytes) => WebAssembly.validate(bytes)) ? modules.map((bytes) => new WebAssembly.Module(bytes)) : null;
   }
   if (compiled === null) return undefined;

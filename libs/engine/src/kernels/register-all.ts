@@ -1,6 +1,7 @@
 import { getKernel, registerGradient, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
 import { activationGradConfig, leakyReluGradConfig, reluGradConfig } from './activation_grad.ts';
 import { momentumUpdateConfig } from './momentum_update.ts';
+import { batchNormKernelConfigs } from './batch_norm.ts';
 import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter.ts';
 import { conv2DBackpropInputConfig } from './conv2d_backprop_input.ts';
 import { depthwiseConv2dBackpropFilterConfig } from './depthwise_conv2d_backprop_filter.ts';
@@ -20,6 +21,7 @@ const trainingKernels: KernelConfig[] = [
   depthwiseConv2dBackpropInputConfig,
   activationGradConfig,
   momentumUpdateConfig,
+  ...batchNormKernelConfigs,
 ];
 
 function replace(config: KernelConfig): void {

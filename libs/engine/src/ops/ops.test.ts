@@ -67,3 +67,36 @@ test('upsampleNearest2x repeats each pixel 2x2 and its gradient sums each 2x2 bl
   assert.ok(relativeError(expected, result.cpu) <= 1e-6, `cpu: ${relativeError(expected, result.cpu)}`);
   assert.ok(relativeError(expected, result.wasm) <= 1e-6, `wasm: ${relativeError(expected, result.wasm)}`);
 });
+
+test('batchNormTrain on our wasm kernels (channels in fours) matches autodiff of the formula on the cpu backend, and leaves nothing behind', async () => {
+  // 8 x 32 x 32 positions: long channel sums; 12 and 64 channels; a batch of one
+  for (const shape of [[8, 32, 32, 12], [2, 5, 3, 64], [1, 1, 1, 4]] as Array<[number, number, number, number]>) {
+    const c = shape[3];
+    const x = seededValues(shape, 21).map((v) => 3 + 5 * v);
+    const g = seededValues([c], 22);
+    const b = seededValues([c], 23);
+    const w = seededValues(shape, 24);
+    const lossOf = (y: tf.Tensor) => tf.sum(tf.mul(y, tf.tensor4d(w, shape)));
+    const reference = await runOnBoth(() => {
+      const grads = tf.grads((xi: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor) => {
+        const { mean, variance } = tf.moments(xi, [0, 1, 2]);
+        return lossOf(tf.add(tf.mul(tf.div(tf.sub(xi, mean), tf.sqrt(tf.add(variance, 1e-5))), gi), bi));
+      })([tf.tensor4d(x, shape), tf.tensor1d(g), tf.tensor1d(b)]);
+      const { mean, variance } = tf.moments(tf.tensor4d(x, shape), [0, 1, 2]);
+      return tf.concat([...grads.map((t) => t.flatten()), mean, variance]);
+    });
+    const before = tf.memory().numTensors;
+    const fused = await runOnBoth(() => {
+      const input = tf.tensor4d(x, shape);
+      const grads = tf.grads((xi: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor) =>
+        lossOf(batchNormTrain(xi as tf.Tensor4D, gi as tf.Tensor1D, bi as tf.Tensor1D).y))([input, tf.tensor1d(g), tf.tensor1d(b)]);
+      const { mean, variance } = batchNormTrain(input, tf.tensor1d(g), tf.tensor1d(b));
+      return tf.concat([...grads.map((t) => t.flatten()), mean, variance]);
+    });
+    assert.equal(tf.memory().numTensors, before, `${shape}: no tensor left`);
+    assert.ok(relativeError(reference.cpu, fused.wasm) <= 1e-4, `${shape} wasm: ${relativeError(reference.cpu, fused.wasm)}`);
+    assert.ok(relativeError(reference.cpu, fused.cpu) <= 1e-4, `${shape} cpu: ${relativeError(reference.cpu, fused.cpu)}`);
+  }
+  const probe = await tf.profile(() => tf.tidy(() => batchNormTrain(tf.ones([1, 2, 2, 8]), tf.ones([8]), tf.zeros([8])).y));
+  assert.ok(probe.kernels.some((k) => k.name === 'KdBatchNormForward'), 'the wasm kernels ran');
+});

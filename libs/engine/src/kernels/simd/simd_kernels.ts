@@ -7,6 +7,7 @@ import { WASM_BASE64 as DEPTHWISE_GRADIENTS } from './depthwise_gradients.wasm.t
 import { WASM_BASE64 as CONV_FILTER_GRAD } from './conv_filter_grad.wasm.ts';
 import { WASM_BASE64 as ACTIVATION_GRAD } from './activation_grad.wasm.ts';
 import { WASM_BASE64 as MOMENTUM_UPDATE } from './momentum_update.wasm.ts';
+import { WASM_BASE64 as BATCH_NORM } from './batch_norm.wasm.ts';
 
 /** The parts of tfjs-backend-wasm's backend these kernels use. */
 interface WasmBackendInternals {
@@ -20,6 +21,10 @@ interface WasmBackendInternals {
 export interface SimdExports {
   activationGrad(x: number, dy: number, dx: number, n: number, alpha: number): void;
   momentumUpdate(w: number, v: number, g: number, wOut: number, vOut: number, n: number, mu: number, decay: number, lr: number): void;
+  channelMoments(x: number, P: number, C: number, mean: number, variance: number, row: number): void;
+  normalize(x: number, P: number, C: number, mean: number, invStd: number, gamma: number, beta: number, xhat: number, y: number): void;
+  backwardSums(dy: number, xhat: number, P: number, C: number, dBeta: number, dGamma: number, rowB: number, rowG: number): void;
+  backwardApply(dy: number, xhat: number, P: number, C: number, scale: number, meanDy: number, meanDyXhat: number, dx: number): void;
   convFilterGrad(
     x: number, dy: number, dw: number, N: number, H: number, W: number, Ci: number, OH: number, OW: number, Co: number,
     KH: number, KW: number, sH: number, sW: number, padT: number, padL: number,
@@ -42,7 +47,7 @@ export function simdKernels(backend: unknown): SimdExports | undefined {
   const memory = (backend as WasmBackendInternals).wasm?.asm?.memory;
   if (!(memory instanceof WebAssembly.Memory)) return undefined;
   if (compiled === undefined) {
-    const modules = [DEPTHWISE_GRADIENTS, CONV_FILTER_GRAD, ACTIVATION_GRAD, MOMENTUM_UPDATE].map((base64) => Buffer.from(base64, 'base64'));
+    const modules = [DEPTHWISE_GRADIENTS, CONV_FILTER_GRAD, ACTIVATION_GRAD, MOMENTUM_UPDATE, BATCH_NORM].map((base64) => Buffer.from(base64, 'base64'));
     compiled = modules.every((bytes) => WebAssembly.validate(bytes)) ? modules.map((bytes) => new WebAssembly.Module(bytes)) : null;
   }
   if (compiled === null) return undefined;
@@ -60,6 +65,13 @@ export function heapOffset(backend: unknown, t: TensorInfo): number {
   const data = (backend as WasmBackendInternals).dataIdMap.get(t.dataId);
   if (!data) throw new Error('tensor is not on the wasm backend');
   return data.memoryOffset;
+}
+
+/** A tensor's float32 values where the backend keeps them (a view: valid until the heap grows). */
+export function heapFloats(backend: unknown, t: TensorInfo): Float32Array {
+  const memory = (backend as WasmBackendInternals).wasm?.asm?.memory;
+  if (!memory) throw new Error('not the wasm backend');
+  return new Float32Array(memory.buffer, heapOffset(backend, t), t.shape.reduce((a, b) => a * b, 1));
 }
 
 /** A float32 output (or scratch) tensor on the backend. */

@@ -18,13 +18,13 @@ function geometry({ inputs, attrs }: Parameters<KernelFunc>[0]) {
     x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode));
 }
 
-/** Positions summed in registers before they are added to dW, for a 1x1 convolution. */
-const POINTWISE_CHUNK = 128;
+/** The longest row a 1x1 convolution's positions are cut into (the kernel's block, in positions). */
+const POINTWISE_ROW = 128;
 
 /**
- * One pass in WebAssembly SIMD (simd/conv_filter_grad.wat): per output row, tap and input
- * channel, sums in registers over the row; no tap copies, no repacking. Undefined where it
- * does not apply (output channels not in fours; no SIMD).
+ * One pass in WebAssembly SIMD (simd/conv_filter_grad.wat): per block of output rows, tap and
+ * four input channels, sums in registers over the block; no tap copies, no repacking.
+ * Undefined where it does not apply (output channels not in fours; no SIMD).
  */
 export function simdConv2DFilterGrad(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
   const { inputs, backend, attrs } = args;
@@ -36,10 +36,10 @@ export function simdConv2DFilterGrad(args: Parameters<KernelFunc>[0]): TensorInf
   if (!simd) return undefined;
   let g = geometry(args);
   if (g.kH === 1 && g.kW === 1 && g.sH === 1 && g.sW === 1 && g.padTop === 0 && g.padLeft === 0) {
-    // x and dy are [positions, channels] matrices: cut them into rows of a length that fits
-    // the cache, whatever the images' widths
+    // x and dy are [positions, channels] matrices: cut them into rows no longer than the
+    // kernel's block, whatever the images' widths, so that a block's dy stays in cache
     const positions = g.batch * g.outH * g.outW;
-    let row = Math.min(POINTWISE_CHUNK, positions);
+    let row = Math.min(POINTWISE_ROW, positions);
     while (positions % row !== 0) row--;
     g = { ...g, batch: 1, inH: positions / row, outH: positions / row, inW: row, outW: row };
   }

@@ -8,6 +8,12 @@ import { upsampleNearest2x } from './upsample_nearest.ts';
 
 await useBackend('wasm');
 
+// The textbook batch norm: its value for tfjs' autodiff to differentiate
+function textbookBatchNorm(xi: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor): tf.Tensor {
+  const { mean, variance } = tf.moments(xi, [0, 1, 2]);
+  return tf.add(tf.mul(tf.div(tf.sub(xi, mean), tf.sqrt(tf.add(variance, 1e-5))), gi), bi);
+}
+
 // The fused ops must give the same values and gradients as tfjs' own autodiff of the
 // textbook composition, computed on the cpu backend.
 test('batchNormTrain matches autodiff of the moments-based formula on the cpu backend', async () => {
@@ -18,10 +24,8 @@ test('batchNormTrain matches autodiff of the moments-based formula on the cpu ba
   const w = seededValues(shape, 14); // makes the loss sensitive to every output
   const lossOf = (y: tf.Tensor) => tf.sum(tf.mul(y, tf.tensor4d(w, shape)));
   const reference = await runOnBoth(() => {
-    const grads = tf.grads((xi: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor) => {
-      const { mean, variance } = tf.moments(xi, [0, 1, 2]);
-      return lossOf(tf.add(tf.mul(tf.div(tf.sub(xi, mean), tf.sqrt(tf.add(variance, 1e-5))), gi), bi));
-    })([tf.tensor4d(x, shape), tf.tensor1d(g), tf.tensor1d(b)]);
+    const grads = tf.grads((xi: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor) => lossOf(textbookBatchNorm(xi, gi, bi)))(
+      [tf.tensor4d(x, shape), tf.tensor1d(g), tf.tensor1d(b)]);
     return tf.concat(grads.map((t) => t.flatten()));
   });
   const fused = await runOnBoth(() => {
@@ -78,10 +82,8 @@ test('batchNormTrain on our wasm kernels (channels in fours) matches autodiff of
     const w = seededValues(shape, 24);
     const lossOf = (y: tf.Tensor) => tf.sum(tf.mul(y, tf.tensor4d(w, shape)));
     const reference = await runOnBoth(() => {
-      const grads = tf.grads((xi: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor) => {
-        const { mean, variance } = tf.moments(xi, [0, 1, 2]);
-        return lossOf(tf.add(tf.mul(tf.div(tf.sub(xi, mean), tf.sqrt(tf.add(variance, 1e-5))), gi), bi));
-      })([tf.tensor4d(x, shape), tf.tensor1d(g), tf.tensor1d(b)]);
+      const grads = tf.grads((xi: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor) => lossOf(textbookBatchNorm(xi, gi, bi)))(
+        [tf.tensor4d(x, shape), tf.tensor1d(g), tf.tensor1d(b)]);
       const { mean, variance } = tf.moments(tf.tensor4d(x, shape), [0, 1, 2]);
       return tf.concat([...grads.map((t) => t.flatten()), mean, variance]);
     });

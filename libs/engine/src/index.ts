@@ -2,8 +2,11 @@ export { BackendChoice, BackendUnavailableError, initBackend, useBackend, type B
 export { registerWasmTrainingKernels } from './kernels/register-all.ts';
 export { fusedMomentumUpdate, type MomentumStep } from './kernels/momentum_update.ts';
 export {
-  defaultEngineBench, profileKernels, profileTrainStep, runEngineBench, type EngineBenchOptions, type EngineBenchResult, type KernelProfileRow,
+  defaultEngineBench, runEngineBench, type EngineBenchOptions, type EngineBenchResult,
 } from './bench/engine_bench.ts';
+export {
+  benchmarkConvMacs, profileKernels, profileStepParts, profileTrainStep, stepParts, type KernelProfileRow, type StepPart, type StepParts,
+} from './bench/engine_profile.ts';
 export { createBenchmarkModel, type BenchmarkModel } from './bench/benchmark_model.ts';
 export { batchNormTrain, type BatchNormTrainResult } from './ops/batch_norm_train.ts';
 export { upsampleNearest2x } from './ops/upsample_nearest.ts';

@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, useBackend } from '../backend.ts';
 import { createBenchmarkModel, type BenchmarkModel } from './benchmark_model.ts';
 import { benchmarkLoss } from './benchmark_loss.ts';
-import { ReplicatedBenchStep } from './replicated_bench_step.ts';
+import { ReplicatedBenchStep, type ReplicaStepPhases } from './replicated_bench_step.ts';
 import { relativeError } from '../relative_error.ts';
+import { benchmarkTrainStep } from './engine_profile.ts';
 
 export interface EngineBenchOptions {
   /** Timed repetitions for forward and train step (after `warmup` untimed ones). */
@@ -33,12 +34,15 @@ export interface EngineBenchResult {
   train_step_ms: number;
   /** The same batch's step over two worker-thread replicas (data-parallel `replicas: 2`); null when not timed. */
   replicas2_train_step_ms: number | null;
+  /** Where the two-replica step's time goes on the main thread (medians over rounds); null when not timed. */
+  replicas2_phases: ReplicaStepPhases | null;
   /** Each round's medians, in order (the figures above are their medians). */
   rounds: Array<{ forward_ms: number; train_step_ms: number; replicas2_train_step_ms: number | null }>;
   /** null when the cpu backend was skipped. */
   cpu_train_step_ms: number | null;
   /** max |g - g_cpu| / max |g_cpu| over all parameter gradients of one batch; null without cpu. */
   grad_max_rel_err: number | null;
+  /** The median over every timed step of its time over the forward's timed just before it. */
   train_step_over_forward: number;
   speedup_over_cpu: number | null;
 }
@@ -53,24 +57,11 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-/** Median milliseconds of `f` over `repeats` runs after `warmup` runs; each run is fully synchronous. */
-function timeMs(f: () => void, repeats: number, warmup: number): number {
-  for (let i = 0; i < warmup; i++) f();
-  const times: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const start = performance.now();
-    f();
-    times.push(performance.now() - start);
-  }
-  return median(times);
-}
-
-/** One Adam step of the benchmark model; reads the loss back so async backends finish the step. */
-function trainStep(model: BenchmarkModel, optimizer: tf.Optimizer, x: tf.Tensor4D): void {
-  tf.tidy(() => {
-    const loss = optimizer.minimize(() => lossOf(model, x), true, model.variables);
-    loss?.dataSync();
-  });
+/** Milliseconds one fully synchronous call of `f` takes. */
+function elapsedMs(f: () => void): number {
+  const start = performance.now();
+  f();
+  return performance.now() - start;
 }
 
 function gradients(model: BenchmarkModel, x: tf.Tensor4D): Float32Array {
@@ -80,27 +71,27 @@ function gradients(model: BenchmarkModel, x: tf.Tensor4D): Float32Array {
   });
 }
 
-/** timeMs for an asynchronous step. */
-async function timeMsAsync(f: () => Promise<void>, repeats: number, warmup: number): Promise<number> {
-  for (let i = 0; i < warmup; i++) await f();
-  const times: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const start = performance.now();
-    await f();
-    times.push(performance.now() - start);
-  }
-  return median(times);
-}
-
-/** Median ms of the benchmark step split over two replicas, on a fresh model and optimizer. */
-async function timeReplicas2(opts: EngineBenchOptions, backend: string): Promise<number> {
+/**
+ * The benchmark step split over two replicas, on a fresh model and optimizer: the median ms,
+ * and the median of each phase of it (ReplicaStepPhases).
+ */
+async function timeReplicas2(opts: EngineBenchOptions, backend: string): Promise<{ ms: number; phases: ReplicaStepPhases }> {
   const model = createBenchmarkModel(1);
   const shape: [number, number, number, number] = [opts.batch, opts.size, opts.size, 3];
   const images = tf.tidy(() => tf.randomNormal(shape, 0, 1, 'float32', 7).dataSync() as Float32Array);
   const optimizer = tf.train.adam(1e-3);
   const replicated = await ReplicatedBenchStep.start(model, backend);
   try {
-    return await timeMsAsync(() => replicated.run(images, shape, optimizer), opts.repeats, opts.warmup);
+    for (let i = 0; i < opts.warmup; i++) await replicated.run(images, shape, optimizer);
+    const times: number[] = [];
+    const phases: ReplicaStepPhases[] = [];
+    for (let i = 0; i < opts.repeats; i++) {
+      const start = performance.now();
+      await replicated.run(images, shape, optimizer);
+      times.push(performance.now() - start);
+      phases.push(replicated.lastPhases);
+    }
+    return { ms: median(times), phases: medianPhases(phases) };
   } finally {
     await replicated.close();
     optimizer.dispose();
@@ -108,54 +99,51 @@ async function timeReplicas2(opts: EngineBenchOptions, backend: string): Promise
   }
 }
 
-interface Measured { trainMs: number; forwardMs: number | null; grads: Float32Array }
+function medianPhases(phases: ReplicaStepPhases[]): ReplicaStepPhases {
+  const keys = Object.keys(phases[0]) as Array<keyof ReplicaStepPhases>;
+  return Object.fromEntries(keys.map((k) => [k, median(phases.map((p) => p[k]))])) as unknown as ReplicaStepPhases;
+}
+
+interface Measured {
+  trainMs: number;
+  forwardMs: number | null;
+  /** Each timed step over the forward timed just before it (empty without forward). */
+  stepOverForward: number[];
+  grads: Float32Array;
+}
 
 /**
  * Gradients at the initial weights (before any step changes them), then forward and
- * train-step times. `timeForward: false` with repeats 1, warmup 0 is the cheap mode for the
- * slow cpu backend: the gradient pass runs the same kernels, so it doubles as the warm-up.
+ * train-step times, in alternation (a forward, then a step) so that a slow spell of the
+ * machine slows both sides of their ratio. `timeForward: false` with repeats 1, warmup 0 is
+ * the cheap mode for the slow cpu backend: the gradient pass runs the same kernels, so it
+ * doubles as the warm-up.
  */
 function measure(opts: EngineBenchOptions, repeats: number, warmup: number, timeForward: boolean): Measured {
   const model = createBenchmarkModel(1);
   const x = tf.randomNormal([opts.batch, opts.size, opts.size, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
   const grads = gradients(model, x);
-  const forwardMs = timeForward ? timeMs(() => tf.tidy(() => { model.forward(x).dataSync(); }), repeats, warmup) : null;
   const optimizer = tf.train.adam(1e-3);
-  const trainMs = timeMs(() => trainStep(model, optimizer, x), repeats, warmup);
-  optimizer.dispose();
-  tf.dispose([x, ...model.variables]);
-  return { trainMs, forwardMs, grads };
-}
-
-export interface KernelProfileRow { kernel: string; ms: number; calls: number }
-
-/**
- * Milliseconds per tfjs kernel over one call of `f` (tf.profile), summed by kernel name,
- * largest first: where a step's time goes, to find what to make faster next.
- */
-export async function profileKernels(f: () => unknown): Promise<KernelProfileRow[]> {
-  const info = await tf.profile(async () => { await f(); });
-  const rows = new Map<string, KernelProfileRow>();
-  for (const k of info.kernels) {
-    const row = rows.get(k.name) ?? { kernel: k.name, ms: 0, calls: 0 };
-    row.ms += Number(await k.kernelTimeMs);
-    row.calls++;
-    rows.set(k.name, row);
+  const forward = () => tf.tidy(() => { model.forward(x).dataSync(); });
+  const step = () => benchmarkTrainStep(model, optimizer, x);
+  for (let i = 0; i < warmup; i++) {
+    if (timeForward) forward();
+    step();
   }
-  return [...rows.values()].sort((a, b) => b.ms - a.ms);
-}
-
-/** profileKernels over one train step of the benchmark model. */
-export async function profileTrainStep(opts: EngineBenchOptions): Promise<KernelProfileRow[]> {
-  await initBackend();
-  const model = createBenchmarkModel(1);
-  const x = tf.randomNormal([opts.batch, opts.size, opts.size, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
-  const optimizer = tf.train.adam(1e-3);
-  for (let i = 0; i < opts.warmup; i++) trainStep(model, optimizer, x);
-  const rows = await profileKernels(() => trainStep(model, optimizer, x));
+  const forwardTimes: number[] = [];
+  const stepTimes: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    if (timeForward) forwardTimes.push(elapsedMs(forward));
+    stepTimes.push(elapsedMs(step));
+  }
   optimizer.dispose();
   tf.dispose([x, ...model.variables]);
-  return rows;
+  return {
+    trainMs: median(stepTimes),
+    forwardMs: timeForward ? median(forwardTimes) : null,
+    stepOverForward: forwardTimes.map((f, i) => stepTimes[i] / f),
+    grads,
+  };
 }
 
 /**
@@ -168,13 +156,17 @@ export async function runEngineBench(opts: EngineBenchOptions): Promise<EngineBe
   const backend = await initBackend();
   const rounds: EngineBenchResult['rounds'] = [];
   let grads: Float32Array | undefined;
+  const stepOverForward: number[] = [];
+  const phases: ReplicaStepPhases[] = [];
   const roundCount = opts.rounds ?? 1;
   for (let round = 0; round < roundCount; round++) {
     log(`${roundCount > 1 ? `round ${round + 1}/${roundCount}: ` : ''}timing ${backend.name}: ${opts.warmup} warm-up + ${opts.repeats} timed runs each${opts.replicas2 ? ', then 2 replicas' : ''}`);
     const main = measure(opts, opts.repeats, opts.warmup, true);
     grads ??= main.grads;
+    stepOverForward.push(...main.stepOverForward);
     const replicas2 = opts.replicas2 ? await timeReplicas2(opts, backend.name) : null;
-    rounds.push({ forward_ms: main.forwardMs as number, train_step_ms: main.trainMs, replicas2_train_step_ms: replicas2 });
+    if (replicas2) phases.push(replicas2.phases);
+    rounds.push({ forward_ms: main.forwardMs as number, train_step_ms: main.trainMs, replicas2_train_step_ms: replicas2?.ms ?? null });
     await opts.betweenRounds?.(round);
   }
   const forwardMs = median(rounds.map((r) => r.forward_ms));
@@ -193,10 +185,11 @@ export async function runEngineBench(opts: EngineBenchOptions): Promise<EngineBe
     forward_ms: forwardMs,
     train_step_ms: trainMs,
     replicas2_train_step_ms: opts.replicas2 ? median(rounds.map((r) => r.replicas2_train_step_ms as number)) : null,
+    replicas2_phases: phases.length > 0 ? medianPhases(phases) : null,
     rounds,
     cpu_train_step_ms: cpu?.trainMs ?? null,
     grad_max_rel_err: cpu && grads ? relativeError(cpu.grads, grads) : null,
-    train_step_over_forward: trainMs / forwardMs,
+    train_step_over_forward: median(stepOverForward),
     speedup_over_cpu: cpu ? cpu.trainMs / trainMs : null,
   };
 }

@@ -24,8 +24,15 @@ test('one step over two replicas gives the weights of one step of the whole batc
   const optimizer = tf.train.sgd(0.1);
   const tensorsBefore = tf.memory().numTensors;
   try {
+    const start = performance.now();
     await replicated.run(images, shape, optimizer);
+    const elapsed = performance.now() - start;
     assert.equal(tf.memory().numTensors, tensorsBefore, 'the step leaked tensors on this thread');
+    // the phases the bench reports are consecutive parts of the step
+    const phases = Object.values(replicated.lastPhases);
+    assert.ok(phases.every((ms) => ms >= 0), JSON.stringify(replicated.lastPhases));
+    assert.ok(replicated.lastPhases.own_gradients_ms > 0 && replicated.lastPhases.update_ms > 0);
+    assert.ok(phases.reduce((a, b) => a + b) <= elapsed + 1e-6, `${JSON.stringify(replicated.lastPhases)} add up to more than the step's ${elapsed} ms`);
   } finally {
     await replicated.close();
   }

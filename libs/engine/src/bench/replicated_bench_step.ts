@@ -7,6 +7,13 @@ import { packedOffsets, type BenchReplicaReply, type BenchReplicaStep } from './
 type Done = Extract<BenchReplicaReply, { type: 'done' }>;
 
 /**
+ * Where one replicated step's milliseconds went, on the main thread, in order: the weights to
+ * shared memory and the worker's shard sent; this shard's gradients; the wait for the
+ * worker's (0 when it finished first); averaging and the optimizer's update (the worker idles).
+ */
+export interface ReplicaStepPhases { share_ms: number; own_gradients_ms: number; wait_ms: number; update_ms: number }
+
+/**
  * The benchmark's train step on both cores, the way `replicas: 2` trains a detector
  * (libs/detection's ReplicatedTrainStep): the batch is split in two shards, this thread
  * computes the first shard's gradients while a worker thread (its own backend instance)
@@ -21,6 +28,8 @@ export class ReplicatedBenchStep {
   private readonly offsets: number[];
   /** The worker's live tensor count after the last step (a leak shows as growth). */
   replicaTensors = 0;
+  /** The phases of the last step. */
+  lastPhases: ReplicaStepPhases = { share_ms: 0, own_gradients_ms: 0, wait_ms: 0, update_ms: 0 };
 
   private constructor(private readonly worker: Worker, private readonly model: BenchmarkModel, weights: SharedArrayBuffer, grads: SharedArrayBuffer) {
     this.weights = new Float32Array(weights);
@@ -62,6 +71,7 @@ export class ReplicatedBenchStep {
    * arrives from the data loader: half here, half on the worker.
    */
   async run(images: Float32Array, shape: [number, number, number, number], optimizer: tf.Optimizer): Promise<void> {
+    const t0 = performance.now();
     const [n, h, w, c] = shape;
     const own = Math.ceil(n / 2);
     const split = own * h * w * c;
@@ -70,8 +80,11 @@ export class ReplicatedBenchStep {
     const message: BenchReplicaStep = { images: images.slice(split), shape: [n - own, h, w, c] };
     const remote = new Promise<Done>((resolve, reject) => { this.pending = { resolve, reject }; });
     this.worker.postMessage(message);
+    const t1 = performance.now();
     const ownShard = tf.tensor4d(images.subarray(0, split), [own, h, w, c]);
     const { value, grads } = tf.variableGrads(() => benchmarkLoss(this.model, ownShard), this.model.variables);
+    value.dataSync();
+    const t2 = performance.now();
     let done: Done;
     try {
       done = await remote;
@@ -82,6 +95,7 @@ export class ReplicatedBenchStep {
       tf.dispose([ownShard, value]);
     }
     this.replicaTensors = done.tensors;
+    const t3 = performance.now();
     tf.tidy(() => {
       const averaged: tf.NamedTensorMap = {};
       for (const [i, v] of this.model.variables.entries()) {
@@ -91,6 +105,9 @@ export class ReplicatedBenchStep {
       optimizer.applyGradients(averaged);
     });
     tf.dispose(grads);
+    this.model.variables[0].dataSync();
+    const t4 = performance.now();
+    this.lastPhases = { share_ms: t1 - t0, own_gradients_ms: t2 - t1, wait_ms: t3 - t2, update_ms: t4 - t3 };
   }
 
   async close(): Promise<void> {

@@ -2,10 +2,11 @@
 // thread and over two replicas, against the tfjs cpu backend and (--vs-pytorch) PyTorch.
 import { loadavg } from 'node:os';
 import { Command } from 'commander';
-import { createBenchmarkModel, defaultEngineBench, profileTrainStep, runEngineBench, type EngineBenchResult } from '@kd/engine';
+import { benchmarkConvMacs, createBenchmarkModel, defaultEngineBench, profileStepParts, profileTrainStep, runEngineBench, type EngineBenchResult, type StepPart } from '@kd/engine';
 import { exitTwoOnUsageError, positiveInt } from './common.ts';
 import { formatProfile } from './profile_table.ts';
-import { defaultPythons, findTorchPython, isReferenceBlas, runTorchBench, torchInstallHint, type TorchRow, type TorchRun } from './bench_engine_pytorch.ts';
+import { defaultPythons, findTorchPython, isReferenceBlas, runTorchBench, runTorchProfile, torchInstallHint, type TorchRow, type TorchRun } from './bench_engine_pytorch.ts';
+import { formatStepParts, type StepPartsComparison } from './bench_engine_parts.ts';
 
 /** PyTorch's figures in the JSON: per thread count, the median over rounds. */
 interface PytorchPart {
@@ -73,8 +74,13 @@ function formatEngineTable(r: EngineBenchJson): string {
     lines.push(cols('train step, 2 cores', ms(r.replicas2_train_step_ms), ms(at(2)?.train_step_ms), ratio(r.replicas2_train_step_ms, at(2)?.train_step_ms)));
     lines.push('  (kd: two replicas, as replicas: 2 trains; PyTorch: 2 threads)');
   }
+  const p = r.replicas2_phases;
+  if (p) {
+    lines.push(`  kd's 2-core step, main thread: share weights ${p.share_ms.toFixed(1)} ms, own half's gradients ${p.own_gradients_ms.toFixed(1)},`);
+    lines.push(`  wait for the worker's ${p.wait_ms.toFixed(1)}, average + Adam ${p.update_ms.toFixed(1)} (the worker idles)`);
+  }
   lines.push('');
-  lines.push(`train step / forward  ${r.train_step_over_forward.toFixed(2)}x (kd, 1 thread)`);
+  lines.push(`train step / forward  ${r.train_step_over_forward.toFixed(2)}x (kd, 1 thread; median of each step over the forward just before it)`);
   lines.push(`cpu train step        ${r.cpu_train_step_ms == null ? 'skipped' : `${r.cpu_train_step_ms.toFixed(0)} ms (${r.speedup_over_cpu?.toFixed(1)}x slower)`}`);
   lines.push(`grad max rel err      ${r.grad_max_rel_err == null ? 'skipped' : `${r.grad_max_rel_err.toExponential(2)} (vs the cpu backend)`}`);
   return lines.join('\n');
@@ -96,14 +102,9 @@ export function benchEngineCommand(): Command {
     .option('--rounds <n>', 'rounds of timing, each side in turn; medians over rounds (default 1, or 3 with --vs-pytorch)', positiveInt)
     .option('--vs-pytorch', 'also time the same model in PyTorch (scripts/bench/torch_engine.py) with 1 and 2 threads, alternating with kd')
     .option('--python <path>', `python with torch for --vs-pytorch (default: the first of ${defaultPythons.join(', ')} that imports torch)`)
-    .option('--profile', 'instead: time one train step per tfjs kernel (tf.profile)')
+    .option('--profile', 'instead: time one train step per tfjs kernel (tf.profile); with --vs-pytorch, both sides\' steps by part (convolutions, the rest, Adam), one thread')
     .action(async (opts: EngineOpts) => {
       const base = opts.quick ? { ...defaultEngineBench, batch: 2, size: 64, repeats: 3, warmup: 1 } : defaultEngineBench;
-      if (opts.profile) {
-        const rows = await profileTrainStep(base);
-        process.stdout.write(opts.json ? `${JSON.stringify(rows)}\n` : `${formatProfile(rows)}\n`);
-        return;
-      }
       const log = (line: string) => process.stderr.write(`kd bench engine: ${line}\n`);
       let python: string | null = null;
       if (opts.vsPytorch) {
@@ -115,8 +116,24 @@ export function benchEngineCommand(): Command {
           return;
         }
       }
-      const loadBefore = loadavg()[0];
       const repeats = opts.repeats ?? base.repeats;
+      if (opts.profile && python != null) {
+        log(`profiling ${repeats} train steps by part, kd then PyTorch (${python}), one thread each`);
+        const kd = await profileStepParts({ ...base, repeats });
+        const torch = runTorchProfile(python, { batch: base.batch, size: base.size, repeats, warmup: base.warmup });
+        const comparison: StepPartsComparison = {
+          batch: base.batch, input_size: base.size, threads: 1, macs: benchmarkConvMacs(base.batch, base.size),
+          kd, pytorch: torch.profile.parts as Record<StepPart, number>, torch_version: torch.torch_version,
+        };
+        process.stdout.write(opts.json ? `${JSON.stringify(comparison)}\n` : `${formatStepParts(comparison)}\n`);
+        return;
+      }
+      if (opts.profile) {
+        const rows = await profileTrainStep(base);
+        process.stdout.write(opts.json ? `${JSON.stringify(rows)}\n` : `${formatProfile(rows)}\n`);
+        return;
+      }
+      const loadBefore = loadavg()[0];
       const torchRuns: TorchRun[] = [];
       const result = await runEngineBench({
         ...base,

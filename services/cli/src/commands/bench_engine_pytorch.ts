@@ -55,3 +55,17 @@ export function runTorchBench(python: string, opts: TorchBenchOptions): TorchRun
   if (out.status !== 0) throw new Error(`${python} ${TORCH_SCRIPT} failed (exit ${out.status}): ${out.stdout}${out.stderr}`);
   return JSON.parse(out.stdout) as TorchRun;
 }
+
+/** PyTorch's train step by part (torch_engine.py --profile), as kd's profileStepParts groups its kernels. */
+export interface TorchProfile { torch_version: string; blas: string | null; profile: { threads: number; steps: number; parts: Record<string, number> } }
+
+/** torch_engine.py --profile with one thread; throws with its output if it fails. */
+export function runTorchProfile(python: string, opts: Omit<TorchBenchOptions, 'threads'>): TorchProfile {
+  const args = [
+    TORCH_SCRIPT, '--profile', '--threads', '1', '--batch', String(opts.batch), '--size', String(opts.size),
+    '--repeats', String(opts.repeats), '--warmup', String(opts.warmup),
+  ];
+  const out = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (out.status !== 0) throw new Error(`${python} ${TORCH_SCRIPT} --profile failed (exit ${out.status}): ${out.stdout}${out.stderr}`);
+  return JSON.parse(out.stdout) as TorchProfile;
+}

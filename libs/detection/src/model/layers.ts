@@ -54,20 +54,39 @@ export function convBn(store: ParamStore, name: string, inChannels: number, spec
   const variance = store.statistic(`${name}.bn.variance`, out, 1);
   return (x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D => {
     const w = weight as tf.Tensor4D;
+    if (!ctx.training) return foldedConvBn(x, w, { gamma, beta, mean, variance }, stride, depthwise, act);
     const conv = depthwise ? tf.depthwiseConv2d(x, w, stride, 'same') : tf.conv2d(x, w, stride, 'same');
-    let y: tf.Tensor4D;
-    if (ctx.training) {
-      const bn = batchNormTrain(conv, gamma as tf.Tensor1D, beta as tf.Tensor1D, BN_EPSILON);
-      // keep: the gradient tape disposes everything but the loss after the forward pass
-      ctx.statUpdates.push({ mean, variance, batchMean: tf.keep(bn.mean), batchVariance: tf.keep(bn.variance) });
-      y = bn.y;
-    } else {
-      y = tf.batchNorm4d(conv, mean as tf.Tensor1D, variance as tf.Tensor1D, beta as tf.Tensor1D, gamma as tf.Tensor1D, BN_EPSILON);
-    }
-    if (act === 'relu') return tf.relu(y);
-    if (act === 'leaky') return tf.leakyRelu(y, 0.1);
-    return y;
+    const bn = batchNormTrain(conv, gamma as tf.Tensor1D, beta as tf.Tensor1D, BN_EPSILON);
+    // keep: the gradient tape disposes everything but the loss after the forward pass
+    ctx.statUpdates.push({ mean, variance, batchMean: tf.keep(bn.mean), batchVariance: tf.keep(bn.variance) });
+    if (act === 'relu') return tf.relu(bn.y);
+    if (act === 'leaky') return tf.leakyRelu(bn.y, 0.1);
+    return bn.y;
   };
+}
+
+const fusedActivation: Record<Activation, 'relu' | 'leakyrelu' | 'linear'> = { relu: 'relu', leaky: 'leakyrelu', none: 'linear' };
+
+/**
+ * Inference conv + BN + activation as one fused conv: BN with running statistics is a
+ * per-channel scale and shift, so it folds into the filter (w * gamma / sqrt(var + eps)) and a
+ * bias (beta - mean * that scale), and the backend applies bias and activation as it writes
+ * the conv's output: one kernel and one pass over the activations where there were three.
+ * Folding costs a pass over the filter only, so it is done per call (the weights of a model
+ * being evaluated mid-training change between calls).
+ */
+function foldedConvBn(
+  x: tf.Tensor4D, w: tf.Tensor4D, bn: { gamma: tf.Tensor; beta: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor },
+  stride: number, depthwise: boolean, act: Activation,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const scale = tf.mul(bn.gamma, tf.rsqrt(tf.add(bn.variance, BN_EPSILON)));
+    const bias = tf.sub(bn.beta, tf.mul(bn.mean, scale)) as tf.Tensor1D;
+    // the output channel is the filter's last axis; a depthwise filter's ([k, k, C, 1]) is its third
+    const filter = tf.mul(w, depthwise ? tf.reshape(scale, [1, 1, -1, 1]) : scale) as tf.Tensor4D;
+    const fused = { x, filter, strides: stride, pad: 'same' as const, bias, activation: fusedActivation[act], leakyreluAlpha: 0.1 };
+    return depthwise ? tf.fused.depthwiseConv2d(fused) : tf.fused.conv2d(fused);
+  });
 }
 
 /** A plain conv with bias and no BN (the YOLO output convs); `biasInit` per channel, default 0. */

@@ -15,6 +15,7 @@ export {
 } from './student_runs.ts';
 export type { ImageBatch, TeacherSource } from './teacher/source.ts';
 export { InProcessTeacher } from './teacher/in_process.ts';
+export { CachedTeacher } from './teacher/cached.ts';
 export { GrpcTeacher } from './teacher/grpc_teacher.ts';
 export { GrpcTeacherClient, TEACHER_AUTH_PREFIX, TeacherUnavailableError, type GrpcTeacherOptions } from './teacher/grpc_client.ts';
 export { parseTeacherAddress, TeacherAddressError } from './teacher/address.ts';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -107,6 +107,34 @@ test('kd experiment --quick --jobs 2: runs in child processes, each with its log
     { cwd: root, encoding: 'utf8' });
   assert.equal(rerun.status, 2);
   assert.match(rerun.stderr, /--work .*runs: .*baseline.seed0 holds a previous run; give another --work/);
+});
+
+// Paired runs train on the same batches: the teacher answers each batch once for all of them
+// (two processes here, asking at the same time), and the students train exactly as when each
+// run computes its own answers.
+test('kd experiment --jobs 2: the runs of a seed share the teacher\'s answers, one forward per batch, and train exactly as without', () => {
+  const out = join(tmp, 'results-cache');
+  const args = [kd, 'experiment', '--quick', '--seeds', '1', '--methods', 'l2,fine_grained', '--jobs', '2'];
+  const cached = spawnSync(process.execPath, [...args, '--out', out], { cwd: root, encoding: 'utf8', env: { ...process.env, KD_BACKEND: 'wasm' } });
+  assert.equal(cached.status, 0, cached.stderr);
+  const counts = ['l2', 'fine_grained'].map((m) => {
+    const line = readFileSync(join(out, 'runs', m, 'seed0', 'log.txt'), 'utf8').match(/teacher answers: (\d+) computed, (\d+) from the shared cache/);
+    assert.ok(line, `${m}: no teacher answers line`);
+    return [Number(line[1]), Number(line[2])];
+  });
+  // both runs asked for the same batches; each batch was computed once, by one of them
+  const asked = counts[0][0] + counts[0][1];
+  assert.ok(asked >= 3 && counts[1][0] + counts[1][1] === asked, JSON.stringify(counts));
+  assert.deepEqual([counts[0][0] + counts[1][0], counts[0][1] + counts[1][1]], [asked, asked], JSON.stringify(counts));
+  assert.equal(existsSync(join(out, 'runs', 'teacher-cache')), false, 'the answers are removed at the end');
+
+  const own = join(tmp, 'results-no-cache');
+  const teacher = join(out, 'runs', 'teacher', 'model_final');
+  const uncached = spawnSync(process.execPath, [...args, '--no-teacher-cache', '--teacher', teacher, '--out', own], { cwd: root, encoding: 'utf8', env: { ...process.env, KD_BACKEND: 'wasm' } });
+  assert.equal(uncached.status, 0, uncached.stderr);
+  assert.doesNotMatch(readFileSync(join(own, 'runs', 'l2', 'seed0', 'log.txt'), 'utf8'), /teacher answers/);
+  const runs = (dir: string) => JSON.parse(readFileSync(join(dir, 'experiment.json'), 'utf8')).runs.map((r: { curve: object; map_11point: number }) => [r.curve, r.map_11point]);
+  assert.deepEqual(runs(own), runs(out));
 });
 
 test('kd experiment --quick without --out: everything in a temp folder, removed at exit; nothing in the working directory', () => {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
@@ -9,7 +9,7 @@ import { initBackend } from '@kd/engine';
 import { createYoloV3 } from '@kd/detection';
 import { experimentMarkdown, meanCurve, summarize, type ExperimentRun, type TeacherResult } from '../experiment/report.ts';
 import {
-  ensureShapesDataset, loadTeacher, QUICK_OVERRIDES, runTraining, scheduleOverrides, SHIPPED_TEACHER, testMaps, trainStudent, type TeacherSource,
+  CachedTeacher, ensureShapesDataset, loadTeacher, QUICK_OVERRIDES, runTraining, scheduleOverrides, SHIPPED_TEACHER, testMaps, trainStudent, type TeacherSource,
 } from '@kd/trainer';
 import { mergeExperimentRecords, methodOverrides, readExperimentRecord, type ExperimentProtocol, type ExperimentRecord } from '../experiment/record.ts';
 import { barChart, lineChart } from '../experiment/svg_charts.ts';
@@ -22,6 +22,8 @@ export const EXPERIMENT_METHODS = ['baseline', 'l2', 'fine_grained', 'fine_grain
 interface ExperimentOptions {
   quick?: boolean; seeds: number; steps?: number; methods: string; teacher?: string;
   student: string; teacherConfig: string; data: string; out?: string; work?: string; jobs: number;
+  /** false with --no-teacher-cache: every run computes its own teacher answers. */
+  teacherCache: boolean;
   /** Student overrides for every run, or for one method's runs as `METHOD:key=value`. */
   opt: string[];
   init?: string;
@@ -66,6 +68,8 @@ export function experimentCommand(): Command {
     .option('--eval-every <n>', 'also score every student every n steps, where it is scored at the end (its mAP learning curve, '
       + 'in experiment.json and experiment-map-curve.svg; each costs one evaluation)', positiveInt)
     .option('--jobs <n>', 'student runs at a time, each in its own process (one per core; logs in WORK/METHOD/seedK/log.txt)', positiveInt, 1)
+    .option('--no-teacher-cache', 'every run computes the teacher\'s answers itself; by default the runs of a seed, which train on the same '
+      + 'batches, share them (one teacher forward per batch, kept in WORK/teacher-cache until the experiment ends)')
     .option('--init <checkpoint>', 'weights every student starts from, a checkpoint of the student config (default: random init)')
     .option('-o, --opt <[method:]key=value>', 'override a student config key for every run, or with METHOD: for that method\'s runs only '
       + '(repeatable), e.g. -o l2:distill.weight=10', collect, [])
@@ -83,6 +87,8 @@ interface RunContext {
 }
 
 const runDir = (work: string, method: string, seed: number) => join(work, method, `seed${seed}`);
+/** The teacher answers the runs share (CachedTeacher): gigabytes at the protocol's size, removed at the end. */
+const teacherCacheDir = (work: string) => join(work, 'teacher-cache');
 
 /** One student run in this process: train, evaluate, and its record with the loss curves. */
 async function runOne(ctx: RunContext, method: string, seed: number): Promise<ExperimentRun> {
@@ -106,6 +112,10 @@ async function runOne(ctx: RunContext, method: string, seed: number): Promise<Ex
   });
   const { map_11point, map_area } = await testMaps(model, config);
   model.store.dispose();
+  if (ctx.teacher instanceof CachedTeacher && ctx.teacher.hits + ctx.teacher.misses > 0) {
+    log(`${method}, seed ${seed}: teacher answers: ${ctx.teacher.misses} computed, ${ctx.teacher.hits} from the shared cache`);
+    ctx.teacher.hits = ctx.teacher.misses = 0;
+  }
   log(`${method}, seed ${seed}: mAP(0.50, 11point) = ${(100 * map_11point).toFixed(2)}%`);
   return { method, seed, steps, wall_s: summary.wall_s as number, map_11point, map_area, curve };
 }
@@ -122,6 +132,7 @@ function runInChild(ctx: RunContext, teacherDir: string, method: string, seed: n
     kdBin, 'experiment', '--run', `${method}:${seed}`, '--teacher', teacherDir, '--steps', String(ctx.steps), '--student', ctx.opts.student,
     '--data', ctx.data, '--work', ctx.work, '--split', ctx.opts.split, ...(ctx.opts.quick ? ['--quick'] : []),
     ...(ctx.opts.evalEvery ? ['--eval-every', String(ctx.opts.evalEvery)] : []), ...(ctx.opts.init ? ['--init', ctx.opts.init] : []),
+    ...(ctx.opts.teacherCache ? [] : ['--no-teacher-cache']),
     ...ctx.opts.opt.flatMap((o) => ['-o', o]),
   ];
   const logFile = join(dir, 'log.txt');
@@ -210,7 +221,8 @@ async function experiment(opts: ExperimentOptions): Promise<void> {
   const { teacher, source: teacherSource } = loadedTeacher;
   const teacherConfig = { ...loadedTeacher.config, dataset: { ...loadedTeacher.config.dataset, test_list: studentCommon.dataset.test_list } };
   const ctx: RunContext = {
-    opts, work, data, base, steps, logIter: studentDefaults.log_iter, backend: backend.name, teacher: teacherSource, schedule: scheduleOverrides(studentDefaults, steps),
+    opts, work, data, base, steps, logIter: studentDefaults.log_iter, backend: backend.name, schedule: scheduleOverrides(studentDefaults, steps),
+    teacher: opts.teacherCache ? new CachedTeacher(teacherSource, teacherCacheDir(work)) : teacherSource,
   };
   if (child) {
     const run = await runOne(ctx, child.method, child.seed);
@@ -235,6 +247,7 @@ async function experiment(opts: ExperimentOptions): Promise<void> {
     writeAtomic(join(out, 'experiment.json'), `${JSON.stringify({ command, protocol, split: opts.split, teacher: teacherResult, runs: done }, null, 1)}\n`));
   writeReport(out, { command, protocol, split: opts.split, teacher: teacherResult, runs });
   teacher.store.dispose();
+  rmSync(teacherCacheDir(work), { recursive: true, force: true });
   if (temp) log(`${temp} is a temp folder, removed now: give --out to keep the records, --work the checkpoints`);
 }
 

@@ -7,6 +7,8 @@ export type Activation = 'relu' | 'leaky' | 'none';
 /** PaddleDetection's BN: moving = 0.9 * moving + 0.1 * batch, epsilon 1e-5. */
 const BN_MOMENTUM = 0.9;
 const BN_EPSILON = 1e-5;
+/** YOLOv3's leaky ReLU. */
+const LEAKY_SLOPE = 0.1;
 
 /**
  * Forward-pass mode. In training, BN uses batch statistics and queues running-statistic
@@ -56,14 +58,16 @@ export function convBn(store: ParamStore, name: string, inChannels: number, spec
     const w = weight as tf.Tensor4D;
     if (!ctx.training) return foldedConvBn(x, w, { gamma, beta, mean, variance }, stride, depthwise, act);
     const conv = depthwise ? tf.depthwiseConv2d(x, w, stride, 'same') : tf.conv2d(x, w, stride, 'same');
-    const bn = batchNormTrain(conv, gamma as tf.Tensor1D, beta as tf.Tensor1D, BN_EPSILON);
+    // the activation goes into batch norm's kernels (one pass fewer each way on wasm)
+    const bn = batchNormTrain(conv, gamma as tf.Tensor1D, beta as tf.Tensor1D, BN_EPSILON, negativeSlope[act]);
     // keep: the gradient tape disposes everything but the loss after the forward pass
     ctx.statUpdates.push({ mean, variance, batchMean: tf.keep(bn.mean), batchVariance: tf.keep(bn.variance) });
-    if (act === 'relu') return tf.relu(bn.y);
-    if (act === 'leaky') return tf.leakyRelu(bn.y, 0.1);
     return bn.y;
   };
 }
+
+/** Each activation as batchNormTrain's negative slope (undefined: none). */
+const negativeSlope: Record<Activation, number | undefined> = { relu: 0, leaky: LEAKY_SLOPE, none: undefined };
 
 const fusedActivation: Record<Activation, 'relu' | 'leakyrelu' | 'linear'> = { relu: 'relu', leaky: 'leakyrelu', none: 'linear' };
 
@@ -84,7 +88,7 @@ function foldedConvBn(
     const bias = tf.sub(bn.beta, tf.mul(bn.mean, scale)) as tf.Tensor1D;
     // the output channel is the filter's last axis; a depthwise filter's ([k, k, C, 1]) is its third
     const filter = tf.mul(w, depthwise ? tf.reshape(scale, [1, 1, -1, 1]) : scale) as tf.Tensor4D;
-    const fused = { x, filter, strides: stride, pad: 'same' as const, bias, activation: fusedActivation[act], leakyreluAlpha: 0.1 };
+    const fused = { x, filter, strides: stride, pad: 'same' as const, bias, activation: fusedActivation[act], leakyreluAlpha: LEAKY_SLOPE };
     return depthwise ? tf.fused.depthwiseConv2d(fused) : tf.fused.conv2d(fused);
   });
 }

@@ -3,7 +3,8 @@ import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core
 import { disposeHeapTensor, heapFloats, heapOffset, heapTensor, simdKernels } from './simd/simd_kernels.ts';
 
 // Training-mode batch norm as three kernels of ours on wasm (simd/batch_norm.wat): the batch
-// moments, the normalisation (x-hat and y), and the gradient. NHWC, channels in fours.
+// moments, the normalisation (x-hat and y, with the activation that follows, if any), and the
+// gradient (back through that activation too). NHWC, channels in fours.
 export const CHANNEL_MOMENTS = 'KdChannelMoments';
 export const BATCH_NORM_FORWARD = 'KdBatchNormForward';
 export const BATCH_NORM_BACKWARD = 'KdBatchNormBackward';
@@ -32,30 +33,44 @@ const channelMoments: KernelFunc = ({ inputs, backend }) => {
   return [mean, variance];
 };
 
-/** [xhat, y]: xhat = (x - mean) * invStd, y = xhat * gamma + beta. */
-const batchNormForward: KernelFunc = ({ inputs, backend }) => {
+/**
+ * The activation after batch norm: `negativeSlope` 0 is ReLU, 0.1 leaky ReLU as YOLOv3 has it;
+ * absent, none.
+ */
+export interface BatchNormActivationAttrs { negativeSlope?: number }
+
+const activationArgs = (attrs: unknown): [number, number] => {
+  const slope = (attrs as BatchNormActivationAttrs | undefined)?.negativeSlope;
+  return slope === undefined ? [0, 0] : [1, slope];
+};
+
+/** [xhat, y]: xhat = (x - mean) * invStd, y = xhat * gamma + beta, then the activation if any. */
+const batchNormForward: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, mean, invStd, gamma, beta } = inputs as Record<string, TensorInfo>;
   const { P, C } = matrix(x);
   const xhat = heapTensor(backend, [...x.shape]);
   const y = heapTensor(backend, [...x.shape]);
   const at = (t: TensorInfo) => heapOffset(backend, t);
-  kernels(backend).normalize(at(x), P, C, at(mean), at(invStd), at(gamma), at(beta), at(xhat), at(y));
+  kernels(backend).normalize(at(x), P, C, at(mean), at(invStd), at(gamma), at(beta), at(xhat), at(y), ...activationArgs(attrs));
   return [xhat, y];
 };
 
 /**
- * [dx, dGamma, dBeta]: dBeta = sum(dy), dGamma = sum(dy * xhat),
- * dx = gamma * invStd * ((dy - dBeta / P) - xhat * (dGamma / P)), in the composed gradient's order.
+ * [dx, dGamma, dBeta]: with d = dy (or, after an activation, dy taken back through it by its
+ * output y), dBeta = sum(d), dGamma = sum(d * xhat),
+ * dx = gamma * invStd * ((d - dBeta / P) - xhat * (dGamma / P)), in the composed gradient's order.
  */
-const batchNormBackward: KernelFunc = ({ inputs, backend }) => {
-  const { dy, xhat, gamma, invStd } = inputs as Record<string, TensorInfo>;
+const batchNormBackward: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dy, xhat, gamma, invStd, y } = inputs as Record<string, TensorInfo>;
+  const [act, slope] = activationArgs(attrs);
   const { P, C } = matrix(dy);
   const simd = kernels(backend);
   const at = (t: TensorInfo) => heapOffset(backend, t);
   const dBeta = heapTensor(backend, [C]);
   const dGamma = heapTensor(backend, [C]);
   const scratch = [heapTensor(backend, [C]), heapTensor(backend, [C]), heapTensor(backend, [C])];
-  simd.backwardSums(at(dy), at(xhat), P, C, at(dBeta), at(dGamma), at(scratch[0]), at(scratch[1]));
+  const yAt = act ? at(y) : 0;
+  simd.backwardSums(at(dy), at(xhat), P, C, at(dBeta), at(dGamma), at(scratch[0]), at(scratch[1]), act, yAt, slope);
   // per channel, in float32 as tfjs' kernels would: scale, dBeta / P, dGamma / P
   const [scale, meanDy, meanDyXhat] = scratch;
   const views = [scale, meanDy, meanDyXhat, gamma, invStd, dBeta, dGamma].map((t) => heapFloats(backend, t));
@@ -65,7 +80,7 @@ const batchNormBackward: KernelFunc = ({ inputs, backend }) => {
     views[2][c] = Math.fround(views[6][c] / P);
   }
   const dx = heapTensor(backend, [...dy.shape]);
-  simd.backwardApply(at(dy), at(xhat), P, C, at(scale), at(meanDy), at(meanDyXhat), at(dx));
+  simd.backwardApply(at(dy), at(xhat), P, C, at(scale), at(meanDy), at(meanDyXhat), at(dx), act, yAt, slope);
   for (const t of scratch) disposeHeapTensor(backend, t);
   return [dx, dGamma, dBeta];
 };

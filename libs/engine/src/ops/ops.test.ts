@@ -102,3 +102,28 @@ test('batchNormTrain on our wasm kernels (channels in fours) matches autodiff of
   const probe = await tf.profile(() => tf.tidy(() => batchNormTrain(tf.ones([1, 2, 2, 8]), tf.ones([8]), tf.zeros([8])).y));
   assert.ok(probe.kernels.some((k) => k.name === 'KdBatchNormForward'), 'the wasm kernels ran');
 });
+
+test('batchNormTrain with the activation that follows (ReLU, leaky ReLU) matches batch norm then tfjs\' activation on the cpu backend, in one kernel on wasm', async () => {
+  const shape: [number, number, number, number] = [4, 9, 7, 16];
+  const x = seededValues(shape, 31).map((v) => 3 + 5 * v);
+  const g = seededValues([16], 32);
+  const b = seededValues([16], 33).map((v) => v - 0.5); // shifts either way: outputs of both signs
+  const w = seededValues(shape, 34);
+  const lossOf = (y: tf.Tensor) => tf.sum(tf.mul(y, tf.tensor4d(w, shape)));
+  for (const slope of [0, 0.1]) {
+    const activate = (y: tf.Tensor) => (slope === 0 ? tf.relu(y) : tf.leakyRelu(y, slope));
+    const both = (f: (xi: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor) => tf.Tensor) => runOnBoth(() => {
+      const inputs = [tf.tensor4d(x, shape), tf.tensor1d(g), tf.tensor1d(b)];
+      const grads = tf.grads((xi: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor) => lossOf(f(xi, gi, bi)))(inputs);
+      return tf.concat([f(inputs[0], inputs[1], inputs[2]).flatten(), ...grads.map((t) => t.flatten())]);
+    });
+    const reference = await both((xi, gi, bi) => activate(textbookBatchNorm(xi, gi, bi)));
+    const fused = await both((xi, gi, bi) => batchNormTrain(xi as tf.Tensor4D, gi as tf.Tensor1D, bi as tf.Tensor1D, 1e-5, slope).y);
+    assert.ok(relativeError(reference.cpu, fused.wasm) <= 1e-4, `slope ${slope} wasm: ${relativeError(reference.cpu, fused.wasm)}`);
+    assert.ok(relativeError(reference.cpu, fused.cpu) <= 1e-4, `slope ${slope} cpu: ${relativeError(reference.cpu, fused.cpu)}`);
+    const negatives = Array.from(reference.cpu.subarray(0, x.length)).filter((v) => (slope === 0 ? v === 0 : v < 0)).length;
+    assert.ok(negatives > x.length / 10, `slope ${slope}: the activation's negative side was exercised (${negatives})`);
+    const probe = await tf.profile(() => tf.tidy(() => batchNormTrain(tf.ones([1, 2, 2, 8]), tf.ones([8]), tf.zeros([8]), 1e-5, slope).y));
+    assert.deepEqual(probe.kernels.map((k) => k.name).filter((n) => /Relu|KdBatchNormForward/.test(n)), ['KdBatchNormForward'], 'one kernel on wasm');
+  }
+});

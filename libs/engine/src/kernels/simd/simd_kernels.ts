@@ -22,9 +22,9 @@ export interface SimdExports {
   activationGrad(x: number, dy: number, dx: number, n: number, alpha: number): void;
   momentumUpdate(w: number, v: number, g: number, wOut: number, vOut: number, n: number, mu: number, decay: number, lr: number): void;
   channelMoments(x: number, P: number, C: number, mean: number, variance: number, row: number): void;
-  normalize(x: number, P: number, C: number, mean: number, invStd: number, gamma: number, beta: number, xhat: number, y: number): void;
-  backwardSums(dy: number, xhat: number, P: number, C: number, dBeta: number, dGamma: number, rowB: number, rowG: number): void;
-  backwardApply(dy: number, xhat: number, P: number, C: number, scale: number, meanDy: number, meanDyXhat: number, dx: number): void;
+  normalize(x: number, P: number, C: number, mean: number, invStd: number, gamma: number, beta: number, xhat: number, y: number, act: number, slope: number): void;
+  backwardSums(dy: number, xhat: number, P: number, C: number, dBeta: number, dGamma: number, rowB: number, rowG: number, act: number, y: number, slope: number): void;
+  backwardApply(dy: number, xhat: number, P: number, C: number, scale: number, meanDy: number, meanDyXhat: number, dx: number, act: number, y: number, slope: number): void;
   convFilterGrad(
     x: number, dy: number, dw: number, N: number, H: number, W: number, Ci: number, OH: number, OW: number, Co: number,
     KH: number, KW: number, sH: number, sW: number, padT: number, padL: number,

@@ -82,12 +82,16 @@ def median_ms(f, repeats, warmup):
     return statistics.median(times)
 
 
-def time_threads(threads, batch, size, repeats, warmup):
+def benchmark_setup(threads, batch, size):
+    """The model, a batch and Adam, seeded, with `threads` threads."""
     torch.set_num_threads(threads)
     torch.manual_seed(1)
     model = benchmark_model()
-    x = torch.randn(batch, 3, size, size)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    return model, torch.randn(batch, 3, size, size), torch.optim.Adam(model.parameters(), lr=1e-3)
+
+
+def time_threads(threads, batch, size, repeats, warmup):
+    model, x, optimizer = benchmark_setup(threads, batch, size)
 
     def forward():
         with torch.no_grad():
@@ -133,11 +137,7 @@ def profile_step(threads, batch, size, repeats, warmup):
     profiling adds time between ops. Medians per part."""
     from torch.profiler import ProfilerActivity, profile
 
-    torch.set_num_threads(threads)
-    torch.manual_seed(1)
-    model = benchmark_model()
-    x = torch.randn(batch, 3, size, size)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model, x, optimizer = benchmark_setup(threads, batch, size)
 
     def gradient_pass():
         optimizer.zero_grad(set_to_none=True)

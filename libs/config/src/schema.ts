@@ -112,7 +112,7 @@ const distill = z.object({
 
 /**
  * Where kd distill's soft targets come from when the teacher is a service (--teacher grpc://...):
- * how far ahead they are requested and how they travel.
+ * how far ahead they are requested and how they travel; and, for any teacher, where they are kept.
  */
 const teacher = z.strictObject({
   /** Batches whose soft targets are requested ahead of the one being trained (0: on demand). */
@@ -125,6 +125,12 @@ const teacher = z.strictObject({
   sparse_threshold: z.number().min(0).max(1).default(0.01),
   /** Deadline of one request, seconds: a replica that misses it is failed over. */
   timeout_s: z.number().positive().default(60),
+  /**
+   * A folder where the teacher's answers are kept by batch (any teacher, in-process or a
+   * service): runs on the same batches (same seed and data, e.g. a sweep of distill weights)
+   * compute each answer once. Unset: none kept.
+   */
+  cache_dir: z.string().min(1).optional(),
 });
 
 export const configSchema = z.strictObject({

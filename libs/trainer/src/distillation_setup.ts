@@ -5,6 +5,7 @@ import type { Distillation } from './detection_training.ts';
 import type { Log } from './log.ts';
 import { GrpcTeacher } from './teacher/grpc_teacher.ts';
 import { InProcessTeacher } from './teacher/in_process.ts';
+import { CachedTeacher } from './teacher/cached.ts';
 import type { TeacherSource } from './teacher/source.ts';
 
 /** Where the teacher is: a service address (grpc://..., dns:///...) or a checkpoint run in this process. */
@@ -37,7 +38,8 @@ export async function prepareDistillation(
   const remote = isServiceAddress(choice.teacher);
   if (remote && choice.pretrained) throw new ConfigError(`--teacher ${choice.teacher} is a teacher service; --teacher-pretrained runs one in this process: give one of them`);
   if (!remote && !choice.pretrained) throw new ConfigError('no teacher: give --teacher-pretrained CHECKPOINT (with -t CONFIG) or --teacher grpc://HOST:PORT');
-  const { source, about } = remote ? await connectTeacher(choice.teacher!, config, o) : inProcessTeacher(choice);
+  const { source: teacher, about } = remote ? await connectTeacher(choice.teacher!, config, o) : inProcessTeacher(choice);
+  const source = config.teacher.cache_dir ? new CachedTeacher(teacher, config.teacher.cache_dir) : teacher;
   try {
     const spec = await source.spec();
     const extraLoss = teacherDistillation({
@@ -52,7 +54,10 @@ export async function prepareDistillation(
     return {
       distillation: { extraLoss, teacher: source, prefetch: remote ? config.teacher.prefetch : 0 },
       summary: { method: extraLoss.method, teacher: choice.teacher ?? null, teacher_pretrained: choice.pretrained ?? null, teacher_hash: spec.modelHash },
-      close: () => source.close(),
+      close: async () => {
+        if (source instanceof CachedTeacher) o.log(`kd distill: teacher answers: ${source.misses} computed, ${source.hits} read from ${config.teacher.cache_dir}`);
+        await source.close();
+      },
     };
   } catch (error) {
     await source.close();

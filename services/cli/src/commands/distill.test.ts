@@ -43,6 +43,20 @@ test('kd distill: l2, fine_grained and the paper loss train next to a frozen tea
     assert.equal(summary.method, method);
     assert.equal(summary.steps, 2);
   }
+  // teacher.cache_dir: a second run on the same batches reads every answer the first computed,
+  // and trains exactly as it did
+  const cache = ['-o', `teacher.cache_dir=${join(tmp, 'answers')}`];
+  const cachedRuns = ['c1', 'c2'].map((name) => run('distill', '-c', student, '-t', teacherConfig, '--teacher-pretrained', join(teacherDir, 'model_final'),
+    ...tiny(join(tmp, name)), '-o', 'distill.method=l2', ...cache));
+  for (const r of cachedRuns) assert.equal(r.status, 0, r.stderr);
+  const computed = cachedRuns.map((r) => r.stderr.match(/teacher answers: (\d+) computed, (\d+) read from /)?.slice(1).map(Number));
+  assert.ok(computed[0] && computed[0][0] >= 2 && computed[0][1] === 0, cachedRuns[0].stderr);
+  assert.deepEqual(computed[1], [0, computed[0][0]]);
+  const losses = (r: { stderr: string }) => r.stderr.match(/step \d+ lr .*/g);
+  const uncached = JSON.parse(readFileSync(join(tmp, 'l2', 'train_summary.json'), 'utf8')).final_loss;
+  assert.deepEqual(losses(cachedRuns[1])?.map((l) => l.replace(/, (eta|batch_cost|ips|data_wait).*/, '')), losses(cachedRuns[0])?.map((l) => l.replace(/, (eta|batch_cost|ips|data_wait).*/, '')));
+  assert.equal(JSON.parse(readFileSync(join(tmp, 'c2', 'train_summary.json'), 'utf8')).final_loss, uncached);
+
   // unlabeled images take half of every batch and get only the distillation terms
   const unlabeled = ['-o', `train_reader.unlabeled.dir=${join(data, 'unlabeled')}`, '-o', 'train_reader.unlabeled.ratio=0.5'];
   const withUnlabeled = run('distill', '-c', student, '-t', teacherConfig, '--teacher-pretrained', join(teacherDir, 'model_final'), ...tiny(join(tmp, 'u')),

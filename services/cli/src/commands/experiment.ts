@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
@@ -14,7 +14,7 @@ import {
 import { mergeExperimentRecords, methodOverrides, readExperimentRecord, type ExperimentProtocol, type ExperimentRecord } from '../experiment/record.ts';
 import { barChart, lineChart } from '../experiment/svg_charts.ts';
 import { carveValidation, type ValidationLists } from '../experiment/validation_split.ts';
-import { collect, exitTwoOnUsageError, nonNegativeInt, positiveInt, reportUserErrors, temporaryFolder } from './common.ts';
+import { collect, exitTwoOnUsageError, nonNegativeInt, positiveInt, removedAtExit, reportUserErrors, temporaryFolder } from './common.ts';
 
 /** The methods compared; `+unlabeled` mixes the dataset's unlabeled/ images into each batch. */
 export const EXPERIMENT_METHODS = ['baseline', 'l2', 'fine_grained', 'fine_grained_paper', 'fine_grained_paper+unlabeled'] as const;
@@ -87,7 +87,7 @@ interface RunContext {
 }
 
 const runDir = (work: string, method: string, seed: number) => join(work, method, `seed${seed}`);
-/** The teacher answers the runs share (CachedTeacher): gigabytes at the protocol's size, removed at the end. */
+/** The teacher answers the runs share (CachedTeacher): gigabytes at the protocol's size, removed when the experiment ends. */
 const teacherCacheDir = (work: string) => join(work, 'teacher-cache');
 
 /** One student run in this process: train, evaluate, and its record with the loss curves. */
@@ -224,6 +224,8 @@ async function experiment(opts: ExperimentOptions): Promise<void> {
     opts, work, data, base, steps, logIter: studentDefaults.log_iter, backend: backend.name, schedule: scheduleOverrides(studentDefaults, steps),
     teacher: opts.teacherCache ? new CachedTeacher(teacherSource, teacherCacheDir(work)) : teacherSource,
   };
+  // the runs' shared answers are of no use once the experiment ends, also when it is stopped
+  if (!child && opts.teacherCache) removedAtExit(teacherCacheDir(work));
   if (child) {
     const run = await runOne(ctx, child.method, child.seed);
     writeAtomic(join(runDir(work, child.method, child.seed), 'run.json'), `${JSON.stringify(run)}\n`);
@@ -247,7 +249,6 @@ async function experiment(opts: ExperimentOptions): Promise<void> {
     writeAtomic(join(out, 'experiment.json'), `${JSON.stringify({ command, protocol, split: opts.split, teacher: teacherResult, runs: done }, null, 1)}\n`));
   writeReport(out, { command, protocol, split: opts.split, teacher: teacherResult, runs });
   teacher.store.dispose();
-  rmSync(teacherCacheDir(work), { recursive: true, force: true });
   if (temp) log(`${temp} is a temp folder, removed now: give --out to keep the records, --work the checkpoints`);
 }
 

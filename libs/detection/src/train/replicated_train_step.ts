@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, type KdConfig } from '@kd/config';
 import type { TrainBatch } from '@kd/data';
+import type { ReplicaStepPhases } from '@kd/engine';
 import { learningRate } from './lr_schedule.ts';
 import { layoutSize, paramLayout, type ParamSlot, type ReplicaInit, type ReplicaReply, type ReplicaStep } from './replica_protocol.ts';
 import { shardBatch } from './shard_batch.ts';
@@ -90,6 +91,8 @@ export class ReplicatedTrainStep implements StepRunner {
   private readonly weights: Float32Array;
   /** Each replica thread's live tensor count after the last step (a leak shows as growth). */
   replicaTensors: number[] = [];
+  /** Where the last step's time went on this thread (`kd bench train` reports their medians). */
+  lastPhases: ReplicaStepPhases = { share_ms: 0, own_gradients_ms: 0, wait_ms: 0, update_ms: 0 };
 
   private constructor(readonly trainStep: TrainStep, private readonly replicas: Replica[], private readonly layout: ParamSlot[], weights: SharedArrayBuffer) {
     this.weights = new Float32Array(weights);
@@ -122,10 +125,12 @@ export class ReplicatedTrainStep implements StepRunner {
   }
 
   async run(batch: TrainBatch, step: number): Promise<StepLosses & { lr: number }> {
+    const t0 = performance.now();
     const lr = learningRate(step, this.trainStep.config.optimizer);
     const shards = shardBatch(batch, Math.min(this.replicas.length + 1, batch.ids.length));
     this.shareWeights();
     const remote = shards.slice(1).map((shard, i) => this.replicas[i].step(shard));
+    const t1 = performance.now();
     let own: BatchGradients;
     try {
       own = this.trainStep.gradients(shards[0]);
@@ -133,6 +138,7 @@ export class ReplicatedTrainStep implements StepRunner {
       await Promise.allSettled(remote);
       throw error;
     }
+    const t2 = performance.now();
     let replies: Done[];
     try {
       replies = await Promise.all(remote);
@@ -142,8 +148,10 @@ export class ReplicatedTrainStep implements StepRunner {
       throw error;
     }
     this.replicaTensors = replies.map((r) => r.tensors);
+    const t3 = performance.now();
     const combined = this.average(own, replies, shards.map((s) => s.ids.length / batch.ids.length));
     this.trainStep.apply(combined, lr, batch, step);
+    this.lastPhases = { share_ms: t1 - t0, own_gradients_ms: t2 - t1, wait_ms: t3 - t2, update_ms: performance.now() - t3 };
     return { ...combined.losses, lr };
   }
 

@@ -18,6 +18,12 @@ test('kd bench train --json times 1 and 2 replicas; the speed-up is relative to 
     assert.ok(Math.abs(row.images_per_s - 2000 / row.ms_per_step) < 1e-9);
     assert.ok(Math.abs(row.speedup - r.rows[0].ms_per_step / row.ms_per_step) < 1e-9);
   }
+  // two replicas: where the step's time went on the main thread, four parts within the step
+  assert.equal(r.rows[0].phases, undefined);
+  const phases = r.rows[1].phases;
+  assert.deepEqual(Object.keys(phases), ['share_ms', 'own_gradients_ms', 'wait_ms', 'update_ms']);
+  assert.ok(Object.values(phases as Record<string, number>).every((ms) => ms >= 0));
+  assert.ok(phases.own_gradients_ms > 0 && phases.share_ms + phases.own_gradients_ms + phases.wait_ms + phases.update_ms <= 1.5 * r.rows[1].ms_per_step);
 });
 
 test('kd bench train: more replicas than images per batch exits 2 before timing anything', async () => {

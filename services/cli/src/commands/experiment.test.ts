@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -135,6 +135,37 @@ test('kd experiment --jobs 2: the runs of a seed share the teacher\'s answers, o
   assert.doesNotMatch(readFileSync(join(own, 'runs', 'l2', 'seed0', 'log.txt'), 'utf8'), /teacher answers/);
   const runs = (dir: string) => JSON.parse(readFileSync(join(dir, 'experiment.json'), 'utf8')).runs.map((r: { curve: object; map_11point: number }) => [r.curve, r.map_11point]);
   assert.deepEqual(runs(own), runs(out));
+});
+
+// An interrupted experiment keeps the runs that ended; --resume redoes only the others (from
+// their start: an interrupted run's checkpoints go) and must be given the same settings.
+test('kd experiment --resume: the runs the record holds stay, the missing ones run, other settings are refused', () => {
+  const out = join(tmp, 'results-resume');
+  const args = [kd, 'experiment', '--quick', '--seeds', '1', '--methods', 'baseline,l2', '--out', out];
+  const env = { ...process.env, KD_BACKEND: 'wasm' };
+  const first = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', env });
+  assert.equal(first.status, 0, first.stderr);
+  const file = join(out, 'experiment.json');
+  const complete = JSON.parse(readFileSync(file, 'utf8'));
+  // as if stopped during l2: its record missing, a checkpoint of it left behind
+  writeFileSync(file, JSON.stringify({ ...complete, runs: complete.runs.slice(0, 1) }));
+  const stale = join(out, 'runs', 'l2', 'seed0', 'stale-checkpoint');
+  mkdirSync(stale, { recursive: true });
+  const other = spawnSync(process.execPath, [...args, '--resume', '--seeds', '2'], { cwd: root, encoding: 'utf8', env });
+  assert.equal(other.status, 2);
+  assert.match(other.stderr, /--resume: .*experiment\.json was made with other settings: seeds \[0\], now \[0,1\]/);
+  const resumed = spawnSync(process.execPath, [...args, '--resume'], { cwd: root, encoding: 'utf8', env });
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.match(resumed.stderr, /--resume: 1 runs done, 1 to run/);
+  assert.doesNotMatch(resumed.stderr, /baseline, seed 0: 3 steps/);
+  assert.equal(existsSync(stale), false, 'the interrupted run started over');
+  const after = JSON.parse(readFileSync(file, 'utf8'));
+  assert.equal(after.command, complete.command);
+  assert.deepEqual(after.runs.map((r: { method: string; curve: object; map_11point: number }) => [r.method, r.curve, r.map_11point]),
+    complete.runs.map((r: { method: string; curve: object; map_11point: number }) => [r.method, r.curve, r.map_11point]));
+  const none = spawnSync(process.execPath, [kd, 'experiment', '--resume', '--out', join(tmp, 'never')], { cwd: root, encoding: 'utf8' });
+  assert.equal(none.status, 2);
+  assert.match(none.stderr, /--resume: no .*never.experiment\.json/);
 });
 
 test('kd experiment --quick without --out: everything in a temp folder, removed at exit; nothing in the working directory', () => {

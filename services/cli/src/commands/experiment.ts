@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
@@ -28,6 +28,7 @@ interface ExperimentOptions {
   opt: string[];
   init?: string;
   report?: boolean;
+  resume?: boolean;
   /** Comma-separated experiment folders to merge into --out. */
   merge?: string;
   /** Where students are scored: the test split, or a validation split carved from the training list. */
@@ -74,6 +75,8 @@ export function experimentCommand(): Command {
     .option('-o, --opt <[method:]key=value>', 'override a student config key for every run, or with METHOD: for that method\'s runs only '
       + '(repeatable), e.g. -o l2:distill.weight=10', collect, [])
     .option('--report', 'only rewrite experiment.md and the charts from OUT/experiment.json (e.g. of an interrupted experiment)')
+    .option('--resume', 'continue the interrupted experiment in OUT (the same options): keep the runs OUT/experiment.json holds, '
+      + 'redo the others from their start')
     .option('--merge <dirs>', 'only merge the records of experiments run with the same protocol on other methods or seeds '
       + '(comma-separated folders, e.g. one per seed) into OUT/experiment.json, with its table and charts')
     .addOption(new Option('--run <method:seed>').hideHelp())
@@ -182,16 +185,20 @@ async function experiment(opts: ExperimentOptions): Promise<void> {
   const child = opts.run === undefined ? undefined : parseRun(opts.run, EXPERIMENT_METHODS);
   for (const m of methods) methodOverrides(opts.opt, m, EXPERIMENT_METHODS); // unknown method scopes fail before any run
   if (opts.init !== undefined && !existsSync(join(opts.init, 'model.json'))) throw new ConfigError(`--init ${opts.init}: no model.json there`);
-  const givenTeacher = opts.teacher ?? (opts.quick ? undefined : SHIPPED_TEACHER);
-  const trainsTeacher = givenTeacher === undefined || !existsSync(join(givenTeacher, 'model.json'));
 
   // Where everything goes: --out (a smoke run: a temp folder), the runs in --work (default OUT/runs),
-  // --quick's tiny dataset in WORK too; never over a previous experiment (a child's folders are its parent's).
-  const temp = opts.quick && opts.out === undefined && !child ? temporaryFolder('kd-experiment-') : undefined;
+  // --quick's tiny dataset in WORK too; never over a previous experiment (a child's folders are its
+  // parent's), unless resuming it.
+  const temp = opts.quick && opts.out === undefined && !child && !opts.resume ? temporaryFolder('kd-experiment-') : undefined;
   const out = opts.out ?? temp ?? EXPERIMENT_OUT;
   const work = opts.work ?? join(out, 'runs');
   const seeds = Array.from({ length: opts.seeds }, (_, i) => opts.firstSeed + i);
-  if (!child) refusePreviousRuns(out, work, methods, seeds, trainsTeacher);
+  const previous = opts.resume && !child ? readExperimentRecord(out, '--resume', true) : undefined;
+  // resuming: the teacher the record was made with (trained in WORK, or given)
+  const givenTeacher = previous?.teacher.checkpoint ?? opts.teacher ?? (opts.quick ? undefined : SHIPPED_TEACHER);
+  const trainsTeacher = givenTeacher === undefined || !existsSync(join(givenTeacher, 'model.json'));
+  if (previous && trainsTeacher) throw new ConfigError(`--resume: the teacher of ${join(out, 'experiment.json')}, ${givenTeacher}, is gone`);
+  if (!child && !previous) refusePreviousRuns(out, work, methods, seeds, trainsTeacher);
   const data = opts.quick && !child ? join(work, 'shapes') : opts.data;
 
   const backend = await initBackend();
@@ -233,20 +240,38 @@ async function experiment(opts: ExperimentOptions): Promise<void> {
     return;
   }
   mkdirSync(out, { recursive: true });
-  const teacherMaps = await testMaps(teacher, teacherConfig);
-  const teacherResult: TeacherResult = { checkpoint: teacherDir, map_11point: teacherMaps.map_11point, map_area: teacherMaps.map_area };
-  log(`teacher mAP(0.50, 11point) = ${(100 * teacherResult.map_11point).toFixed(2)}%`);
-
-  const command = `kd experiment${process.argv.slice(3).length ? ` ${process.argv.slice(3).join(' ')}` : ''}`;
   const protocol: ExperimentProtocol = {
     student: opts.student, methods, seeds, steps, schedule: ctx.schedule, init: opts.init ?? null, overrides: opts.opt,
     eval_size: studentCommon.eval_reader.size, eval_every: opts.evalEvery ?? null, split: opts.split, validation: lists ? { rule: lists.rule, train_images: lists.trainImages, validation_images: lists.validationImages } : null,
   };
-  const tasks = methods.flatMap((method) => seeds.map((seed) =>
-    () => (opts.jobs > 1 ? runInChild(ctx, teacherDir, method, seed) : runOne(ctx, method, seed))));
-  // partial results survive an interrupted experiment
-  const runs = await pool(tasks, opts.jobs, (done) =>
-    writeAtomic(join(out, 'experiment.json'), `${JSON.stringify({ command, protocol, split: opts.split, teacher: teacherResult, runs: done }, null, 1)}\n`));
+  if (previous) checkSameProtocol(previous, protocol, out);
+  let teacherResult: TeacherResult;
+  if (previous) {
+    teacherResult = previous.teacher;
+  } else {
+    const teacherMaps = await testMaps(teacher, teacherConfig);
+    teacherResult = { checkpoint: teacherDir, map_11point: teacherMaps.map_11point, map_area: teacherMaps.map_area };
+  }
+  log(`teacher mAP(0.50, 11point) = ${(100 * teacherResult.map_11point).toFixed(2)}%`);
+
+  const command = previous?.command ?? `kd experiment${process.argv.slice(3).length ? ` ${process.argv.slice(3).join(' ')}` : ''}`;
+  const done = previous?.runs ?? [];
+  const todo = methods.flatMap((method) => seeds.map((seed) => ({ method, seed })))
+    .filter(({ method, seed }) => !done.some((r) => r.method === method && r.seed === seed));
+  if (previous) {
+    log(`--resume: ${done.length} runs done, ${todo.length} to run`);
+    // an interrupted run starts over: its checkpoints go
+    for (const { method, seed } of todo) rmSync(runDir(work, method, seed), { recursive: true, force: true });
+  }
+  const inOrder = (runs: ExperimentRun[]) => [...runs].sort((a, b) => methods.indexOf(a.method) - methods.indexOf(b.method) || a.seed - b.seed);
+  const tasks = todo.map(({ method, seed }) => () => (opts.jobs > 1 ? runInChild(ctx, teacherDir, method, seed) : runOne(ctx, method, seed)));
+  // the record exists from the start and grows run by run: an interrupted experiment keeps what
+  // finished, and --resume continues from it
+  const record = (ran: ExperimentRun[]) =>
+    writeAtomic(join(out, 'experiment.json'), `${JSON.stringify({ command, protocol, split: opts.split, teacher: teacherResult, runs: inOrder([...done, ...ran]) }, null, 1)}\n`);
+  record([]);
+  const finished = await pool(tasks, opts.jobs, record);
+  const runs = inOrder([...done, ...finished]);
   writeReport(out, { command, protocol, split: opts.split, teacher: teacherResult, runs });
   teacher.store.dispose();
   if (temp) log(`${temp} is a temp folder, removed now: give --out to keep the records, --work the checkpoints`);
@@ -264,6 +289,15 @@ function refusePreviousRuns(out: string, work: string, methods: readonly string[
   const dirs = methods.flatMap((m) => seeds.map((seed) => runDir(work, m, seed)));
   for (const dir of trainsTeacher ? [join(work, 'teacher'), ...dirs] : dirs) {
     if (existsSync(dir)) throw new ConfigError(`--work ${work}: ${dir} holds a previous run; give another --work`);
+  }
+}
+
+/** --resume: the options must make the protocol the record was made with; a ConfigError lists what differs. */
+function checkSameProtocol(previous: ExperimentRecord, protocol: ExperimentProtocol, out: string): void {
+  const keys = Object.keys(protocol) as Array<keyof ExperimentProtocol>;
+  const differ = keys.filter((k) => JSON.stringify(previous.protocol?.[k] ?? null) !== JSON.stringify(protocol[k] ?? null));
+  if (differ.length > 0) {
+    throw new ConfigError(`--resume: ${join(out, 'experiment.json')} was made with other settings: ${differ.map((k) => `${k} ${JSON.stringify(previous.protocol?.[k] ?? null)}, now ${JSON.stringify(protocol[k])}`).join('; ')}`);
   }
 }
 

@@ -22,8 +22,11 @@ export interface ExperimentProtocol {
 /** experiment.json (protocol and split are absent in records made before they were added). */
 export interface ExperimentRecord { command: string; protocol?: ExperimentProtocol; split?: string; teacher: TeacherResult; runs: ExperimentRun[] }
 
-/** DIR/experiment.json, checked to hold runs and a teacher; a ConfigError names the file otherwise. */
-export function readExperimentRecord(dir: string, option: string): ExperimentRecord {
+/**
+ * DIR/experiment.json, checked to hold runs (or, `noRuns`, possibly none yet: an experiment
+ * interrupted before its first run ended) and a teacher; a ConfigError names the file otherwise.
+ */
+export function readExperimentRecord(dir: string, option: string, noRuns = false): ExperimentRecord {
   const file = join(dir, 'experiment.json');
   if (!existsSync(file)) throw new ConfigError(`${option}: no ${file} (run kd experiment first, or pass --out)`);
   let record: ExperimentRecord;
@@ -32,7 +35,7 @@ export function readExperimentRecord(dir: string, option: string): ExperimentRec
   } catch (e) {
     throw new ConfigError(`${option}: ${file} is not JSON (${(e as Error).message})`);
   }
-  if (!Array.isArray(record.runs) || record.runs.length === 0 || !record.teacher) throw new ConfigError(`${option}: ${file} has no runs or no teacher record`);
+  if (!Array.isArray(record.runs) || (record.runs.length === 0 && !noRuns) || !record.teacher) throw new ConfigError(`${option}: ${file} has no runs or no teacher record`);
   return record;
 }
 

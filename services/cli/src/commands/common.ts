@@ -105,13 +105,9 @@ export function stopOnSigint(log: (line: string) => void): { signal: AbortSignal
  * also on Ctrl-C or SIGTERM (then with 130 or 143): a --quick run leaves nothing behind.
  */
 export function temporaryFolder(prefix: string): string {
-  return removedAtExit(mkdtempSync(join(tmpdir(), prefix)));
-}
-
-/** `path` (a folder or file), removed when the process exits, also on Ctrl-C or SIGTERM (then with 130 or 143). */
-export function removedAtExit(path: string): string {
-  process.once('exit', () => rmSync(path, { recursive: true, force: true }));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   // a signal's default action ends the process without 'exit' handlers: exit ourselves, which runs them
   for (const [name, code] of Object.entries(STOPPED_EXIT_CODES)) process.once(name, () => process.exit(code));
-  return path;
+  return dir;
 }

@@ -14,7 +14,7 @@ import {
 import { mergeExperimentRecords, methodOverrides, readExperimentRecord, type ExperimentProtocol, type ExperimentRecord } from '../experiment/record.ts';
 import { barChart, lineChart } from '../experiment/svg_charts.ts';
 import { carveValidation, type ValidationLists } from '../experiment/validation_split.ts';
-import { collect, exitTwoOnUsageError, nonNegativeInt, positiveInt, removedAtExit, reportUserErrors, temporaryFolder } from './common.ts';
+import { collect, exitTwoOnUsageError, nonNegativeInt, positiveInt, reportUserErrors, temporaryFolder } from './common.ts';
 
 /** The methods compared; `+unlabeled` mixes the dataset's unlabeled/ images into each batch. */
 export const EXPERIMENT_METHODS = ['baseline', 'l2', 'fine_grained', 'fine_grained_paper', 'fine_grained_paper+unlabeled'] as const;
@@ -70,7 +70,7 @@ export function experimentCommand(): Command {
       + 'in experiment.json and experiment-map-curve.svg; each costs one evaluation)', positiveInt)
     .option('--jobs <n>', 'student runs at a time, each in its own process (one per core; logs in WORK/METHOD/seedK/log.txt)', positiveInt, 1)
     .option('--no-teacher-cache', 'every run computes the teacher\'s answers itself; by default the runs of a seed, which train on the same '
-      + 'batches, share them (one teacher forward per batch, kept in WORK/teacher-cache until the experiment ends)')
+      + 'batches, share them (one teacher forward per batch, kept in WORK/teacher-cache until every run has ended)')
     .option('--init <checkpoint>', 'weights every student starts from, a checkpoint of the student config (default: random init)')
     .option('-o, --opt <[method:]key=value>', 'override a student config key for every run, or with METHOD: for that method\'s runs only '
       + '(repeatable), e.g. -o l2:distill.weight=10', collect, [])
@@ -90,7 +90,7 @@ interface RunContext {
 }
 
 const runDir = (work: string, method: string, seed: number) => join(work, method, `seed${seed}`);
-/** The teacher answers the runs share (CachedTeacher): gigabytes at the protocol's size, removed when the experiment ends. */
+/** The teacher answers the runs share (CachedTeacher): gigabytes at the protocol's size, removed when every run has ended. */
 const teacherCacheDir = (work: string) => join(work, 'teacher-cache');
 
 /** One student run in this process: train, evaluate, and its record with the loss curves. */
@@ -231,8 +231,6 @@ async function experiment(opts: ExperimentOptions): Promise<void> {
     opts, work, data, base, steps, logIter: studentDefaults.log_iter, backend: backend.name, schedule: scheduleOverrides(studentDefaults, steps),
     teacher: opts.teacherCache ? new CachedTeacher(teacherSource, teacherCacheDir(work)) : teacherSource,
   };
-  // the runs' shared answers are of no use once the experiment ends, also when it is stopped
-  if (!child && opts.teacherCache) removedAtExit(teacherCacheDir(work));
   if (child) {
     const run = await runOne(ctx, child.method, child.seed);
     writeAtomic(join(runDir(work, child.method, child.seed), 'run.json'), `${JSON.stringify(run)}\n`);
@@ -272,6 +270,9 @@ async function experiment(opts: ExperimentOptions): Promise<void> {
   record([]);
   const finished = await pool(tasks, opts.jobs, record);
   const runs = inOrder([...done, ...finished]);
+  // the runs' shared teacher answers: of no use once every run ended (an interrupted experiment
+  // keeps them for --resume)
+  rmSync(teacherCacheDir(work), { recursive: true, force: true });
   writeReport(out, { command, protocol, split: opts.split, teacher: teacherResult, runs });
   teacher.store.dispose();
   if (temp) log(`${temp} is a temp folder, removed now: give --out to keep the records, --work the checkpoints`);

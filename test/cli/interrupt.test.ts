@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { configs, kdBin, runKd, tempDir, tinyOverrides } from '../distill/fixtures.ts';
 
 test('an interrupted kd train saves model_final, records interrupted: true and exits 130 (SIGINT) or 143 (SIGTERM)', async () => {
@@ -30,4 +30,25 @@ test('an interrupted kd train saves model_final, records interrupted: true and e
     assert.ok(summary.steps >= 5 && summary.steps < 100000);
     assert.equal(summary.last_step, summary.steps);
   }
+});
+
+// kd experiment stopped by SIGTERM to the parent alone: its child runs stop with it (no orphan
+// keeps a core busy), the record stays for --resume, exit 143.
+test('a stopped kd experiment stops its child runs, keeps its record and says how to resume', async () => {
+  const out = join(tempDir('kd-interrupt-experiment-'), 'results');
+  // the shipped teacher: --quick would train one for as many steps as the students
+  const args = ['experiment', '--quick', '--seeds', '1', '--methods', 'baseline,l2', '--jobs', '2', '--steps', '100000', '--teacher', 'models/yolov3_r34_shapes', '--out', out];
+  const child = spawn(process.execPath, [kdBin, ...args], { cwd: join(configs, '..'), env: { ...process.env, KD_BACKEND: 'wasm' } });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+    if (/l2, seed 0: started/.test(stderr) && child.signalCode === null && !child.killed) setTimeout(() => child.kill('SIGTERM'), 2000);
+  });
+  const status = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  assert.equal(status, 143, stderr.slice(-1500));
+  assert.match(stderr, /SIGTERM: stopped; the runs that finished are in .*experiment\.json, --resume/);
+  assert.deepEqual(JSON.parse(readFileSync(join(out, 'experiment.json'), 'utf8')).runs, []);
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((a) => a.includes(`--work ${join(out, 'runs')}`));
+  assert.deepEqual(left, [], 'child runs still running');
 });

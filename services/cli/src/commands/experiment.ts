@@ -155,6 +155,20 @@ function runInChild(ctx: RunContext, teacherDir: string, method: string, seed: n
   });
 }
 
+/**
+ * Ctrl-C or SIGTERM (to this process alone, too) stops the experiment at once: the runs in
+ * flight end with it (the 'exit' handler above stops the children), those that finished stay in
+ * the record for --resume; exit 130 or 143.
+ */
+function stopAtSignals(out: string): void {
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      log(`${signal}: stopped; the runs that finished are in ${join(out, 'experiment.json')}, --resume (with the same options) runs the others`);
+      process.exit(code);
+    });
+  }
+}
+
 /** Runs `tasks` with at most `jobs` in flight; results keep the tasks' order. */
 async function pool<T>(tasks: Array<() => Promise<T>>, jobs: number, onDone: (results: T[]) => void): Promise<T[]> {
   const results: T[] = new Array(tasks.length);
@@ -268,6 +282,7 @@ async function experiment(opts: ExperimentOptions): Promise<void> {
   const record = (ran: ExperimentRun[]) =>
     writeAtomic(join(out, 'experiment.json'), `${JSON.stringify({ command, protocol, split: opts.split, teacher: teacherResult, runs: inOrder([...done, ...ran]) }, null, 1)}\n`);
   record([]);
+  stopAtSignals(out);
   const finished = await pool(tasks, opts.jobs, record);
   const runs = inOrder([...done, ...finished]);
   // the runs' shared teacher answers: of no use once every run ended (an interrupted experiment

@@ -300,7 +300,7 @@ async function experiment(opts: ExperimentOptions): Promise<void> {
 function refusePreviousRuns(out: string, work: string, methods: readonly string[], seeds: readonly number[], trainsTeacher: boolean): void {
   const record = join(out, 'experiment.json');
   if (existsSync(record)) {
-    throw new ConfigError(`--out ${out}: ${record} is a previous experiment's; give another --out (or --report to redraw its table and charts)`);
+    throw new ConfigError(`--out ${out}: ${record} is a previous experiment's; give another --out (or --resume to continue it, --report to redraw its table and charts)`);
   }
   const dirs = methods.flatMap((m) => seeds.map((seed) => runDir(work, m, seed)));
   for (const dir of trainsTeacher ? [join(work, 'teacher'), ...dirs] : dirs) {

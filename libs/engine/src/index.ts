@@ -9,6 +9,7 @@ export {
 } from './bench/engine_profile.ts';
 export { createBenchmarkModel, type BenchmarkModel } from './bench/benchmark_model.ts';
 export type { ReplicaStepPhases } from './bench/replicated_bench_step.ts';
+export { median, medianPhases } from './bench/median.ts';
 export { batchNormTrain, type BatchNormTrainResult } from './ops/batch_norm_train.ts';
 export { upsampleNearest2x } from './ops/upsample_nearest.ts';
 export { decodeTensor, encodeSparse, encodeTensor, TensorCodecError, WireDtype, type WireTensor } from './codec/tensor_codec.ts';

@@ -5,6 +5,7 @@ import { benchmarkLoss } from './benchmark_loss.ts';
 import { ReplicatedBenchStep, type ReplicaStepPhases } from './replicated_bench_step.ts';
 import { relativeError } from '../relative_error.ts';
 import { benchmarkTrainStep } from './engine_profile.ts';
+import { median, medianPhases } from './median.ts';
 
 export interface EngineBenchOptions {
   /** Timed repetitions for forward and train step (after `warmup` untimed ones). */
@@ -51,12 +52,6 @@ export const defaultEngineBench: EngineBenchOptions = { repeats: 10, warmup: 3, 
 
 const lossOf = benchmarkLoss;
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 /** Milliseconds one fully synchronous call of `f` takes. */
 function elapsedMs(f: () => void): number {
   const start = performance.now();
@@ -97,11 +92,6 @@ async function timeReplicas2(opts: EngineBenchOptions, backend: string): Promise
     optimizer.dispose();
     tf.dispose(model.variables);
   }
-}
-
-function medianPhases(phases: ReplicaStepPhases[]): ReplicaStepPhases {
-  const keys = Object.keys(phases[0]) as Array<keyof ReplicaStepPhases>;
-  return Object.fromEntries(keys.map((k) => [k, median(phases.map((p) => p[k]))])) as unknown as ReplicaStepPhases;
 }
 
 interface Measured {

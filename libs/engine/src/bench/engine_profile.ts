@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../backend.ts';
 import { createBenchmarkModel, separableBlocks } from './benchmark_model.ts';
 import { benchmarkLoss } from './benchmark_loss.ts';
+import { median } from './median.ts';
 
 export interface KernelProfileRow { kernel: string; ms: number; calls: number }
 
@@ -62,12 +63,6 @@ const kernelPart: Record<string, StepPart> = {
   DepthwiseConv2dNativeBackpropFilter: 'depthwise_conv_gradients',
 };
 
-function medianOf(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 /**
  * Where a train step's time goes, by part (stepParts): `repeats` steps after `warmup`, each
  * run twice, once timed and once under tf.profile; the convolutions' parts are their kernels'
@@ -113,7 +108,7 @@ export async function profileStepParts(opts: { batch: number; size: number; warm
   }
   optimizer.dispose();
   tf.dispose([x, ...model.variables]);
-  return Object.fromEntries(stepParts.map((p) => [p, medianOf(steps.map((s) => s[p]))])) as StepParts;
+  return Object.fromEntries(stepParts.map((p) => [p, median(steps.map((s) => s[p]))])) as StepParts;
 }
 
 /**

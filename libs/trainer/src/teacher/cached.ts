@@ -89,7 +89,10 @@ function takeLock(lock: string): boolean {
 
 /** The answer file: per output, its rank-4 shape as int32, then its float32 values. */
 function writeAnswer(path: string, outputs: tf.Tensor4D[]): void {
-  const parts = outputs.flatMap((t) => [Buffer.from(new Int32Array(t.shape).buffer), Buffer.from((t.dataSync() as Float32Array).slice().buffer)]);
+  const parts = outputs.flatMap((t) => {
+    const values = t.dataSync() as Float32Array;
+    return [Buffer.from(new Int32Array(t.shape).buffer), Buffer.from(values.buffer, values.byteOffset, values.byteLength)];
+  });
   const temp = `${path}.${process.pid}.tmp`;
   writeFileSync(temp, Buffer.concat(parts));
   renameSync(temp, path);

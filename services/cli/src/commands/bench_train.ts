@@ -1,7 +1,7 @@
 // `kd bench train`: train-step time of a config's model with 1, 2, ... data-parallel replicas.
 import { Command } from 'commander';
 import { loadConfig, type KdConfig } from '@kd/config';
-import { initBackend, profileKernels, type ReplicaStepPhases } from '@kd/engine';
+import { initBackend, median, medianPhases, profileKernels, type ReplicaStepPhases } from '@kd/engine';
 import { checkReplicas, createYoloV3, ReplicatedTrainStep, syntheticBatch, TrainStep, type StepRunner } from '@kd/detection';
 import { collect, exitTwoOnUsageError, integerList, positiveInt, reportUserErrors } from './common.ts';
 import { formatProfile } from './profile_table.ts';
@@ -35,8 +35,6 @@ async function withWarmStep<T>(
   }
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-
 /** Median ms per step of `steps` timed steps after `warmup` untimed ones, and with replicas the median phases. */
 function timeSteps(config: KdConfig, replicas: number, backend: string, size: number, warmup: number, steps: number): Promise<{ ms: number; phases?: ReplicaStepPhases }> {
   return withWarmStep(config, replicas, backend, size, warmup, async (step, runner) => {
@@ -48,9 +46,7 @@ function timeSteps(config: KdConfig, replicas: number, backend: string, size: nu
       times.push(performance.now() - t0);
       if (runner instanceof ReplicatedTrainStep) phases.push(runner.lastPhases);
     }
-    if (phases.length === 0) return { ms: median(times) };
-    const keys = Object.keys(phases[0]) as Array<keyof ReplicaStepPhases>;
-    return { ms: median(times), phases: Object.fromEntries(keys.map((k) => [k, median(phases.map((p) => p[k]))])) as unknown as ReplicaStepPhases };
+    return phases.length === 0 ? { ms: median(times) } : { ms: median(times), phases: medianPhases(phases) };
   });
 }
 

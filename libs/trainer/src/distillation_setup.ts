@@ -39,7 +39,10 @@ export async function prepareDistillation(
   if (remote && choice.pretrained) throw new ConfigError(`--teacher ${choice.teacher} is a teacher service; --teacher-pretrained runs one in this process: give one of them`);
   if (!remote && !choice.pretrained) throw new ConfigError('no teacher: give --teacher-pretrained CHECKPOINT (with -t CONFIG) or --teacher grpc://HOST:PORT');
   const { source: teacher, about } = remote ? await connectTeacher(choice.teacher!, config, o) : inProcessTeacher(choice);
-  const source = config.teacher.cache_dir ? new CachedTeacher(teacher, config.teacher.cache_dir) : teacher;
+  // a served teacher's answers depend on how they travel too: part of each answer's key
+  const { input_dtype, output_encoding, sparse_threshold } = config.teacher;
+  const variant = remote ? `grpc ${input_dtype} ${output_encoding}${output_encoding === 'sparse' ? ` ${sparse_threshold}` : ''}` : 'fp32';
+  const source = config.teacher.cache_dir ? new CachedTeacher(teacher, config.teacher.cache_dir, { variant, warn: o.log }) : teacher;
   try {
     const spec = await source.spec();
     const extraLoss = teacherDistillation({

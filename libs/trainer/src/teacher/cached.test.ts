@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -54,19 +55,70 @@ test('two runs asking for the same batch at once: one computes, the other waits 
   assert.equal(a.hits + b.hits, 1);
 });
 
-test('a lock left by a run that died is taken over once stale; a file that is not an answer is an error naming it', async () => {
+test('a lock held by a process that died is taken over; one held by a live process is waited for', async () => {
   const dir = join(root, 'stale');
-  const probe = new CachedTeacher(teacher(), dir);
-  await values(probe.infer(batch(4)));
+  const direct = await values(teacher().infer(batch(4)));
+  await values(new CachedTeacher(teacher(), dir).infer(batch(4)));
   const [answer] = readdirSync(dir);
+  const bytes = readFileSync(join(dir, answer));
   rmSync(join(dir, answer));
-  writeFileSync(join(dir, `${answer}.lock`), '');
-  const old = new Date(Date.now() - 10 * 60_000);
-  utimesSync(join(dir, `${answer}.lock`), old, old);
+  // a pid no process has (above Linux's highest)
+  writeFileSync(join(dir, `${answer}.lock`), '4194305:dead');
   const late = new CachedTeacher(teacher(), dir);
-  assert.deepEqual(await values(late.infer(batch(4))), await values(teacher().infer(batch(4))));
+  assert.deepEqual(await values(late.infer(batch(4))), direct);
   assert.equal(late.misses, 1);
+  assert.deepEqual(readdirSync(dir), [answer], 'the answer, and no lock left');
 
-  writeFileSync(join(dir, answer), Buffer.from(new Int32Array([2, 64, 64, 24, 1]).buffer));
-  await assert.rejects(late.infer(batch(4)), new RegExp(`${answer}: not a teacher answer`));
+  // this process is alive: its lock is waited for, and the answer it then writes is read
+  rmSync(join(dir, answer));
+  writeFileSync(join(dir, `${answer}.lock`), `${process.pid}:held`);
+  const waiting = new CachedTeacher(teacher(), dir);
+  let settled = false;
+  const answered = values(waiting.infer(batch(4))).finally(() => (settled = true));
+  await sleep(300);
+  assert.equal(settled, false, 'a live holder\'s lock is not taken over');
+  writeFileSync(join(dir, answer), bytes);
+  rmSync(join(dir, `${answer}.lock`));
+  assert.deepEqual(await answered, direct);
+  assert.deepEqual([waiting.misses, waiting.hits], [0, 1]);
+});
+
+test('the cache never fails a run: an unreadable answer is computed again, an answer that cannot be written is returned; one warning names the file', async () => {
+  const dir = join(root, 'faults');
+  const direct = await values(teacher().infer(batch(5)));
+  await values(new CachedTeacher(teacher(), dir).infer(batch(5)));
+  const [answer] = readdirSync(dir);
+  const good = readFileSync(join(dir, answer));
+  for (const bad of [Buffer.from(new Int32Array([2, 64, 64, 24, 1]).buffer), Buffer.from(new Int32Array([2, 64]).buffer), Buffer.alloc(0)]) {
+    writeFileSync(join(dir, answer), bad);
+    const warnings: string[] = [];
+    const reader = new CachedTeacher(teacher(), dir, { warn: (l) => warnings.push(l) });
+    assert.deepEqual(await values(reader.infer(batch(5))), direct);
+    assert.equal(reader.misses, 1);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], new RegExp(`${answer}: not a teacher answer .*computing it again`));
+    assert.deepEqual(readFileSync(join(dir, answer)), good, 'the answer written again');
+  }
+
+  // the temporary file's path taken by a folder: the write fails
+  rmSync(join(dir, answer));
+  mkdirSync(join(dir, `${answer}.${process.pid}.tmp`));
+  const warnings: string[] = [];
+  const writer = new CachedTeacher(teacher(), dir, { warn: (l) => warnings.push(l) });
+  assert.deepEqual(await values(writer.infer(batch(5))), direct);
+  assert.deepEqual(await values(writer.infer(batch(5))), direct);
+  assert.equal(writer.misses, 2);
+  assert.equal(warnings.length, 1, 'one warning, not one per batch');
+  assert.match(warnings[0], /cannot keep an answer in .*faults.*the run goes on/);
+  assert.deepEqual(readdirSync(dir), [`${answer}.${process.pid}.tmp`], 'no answer and no lock left');
+});
+
+test('answers of another variant (a gRPC teacher\'s input dtype or output encoding) are other answers', async () => {
+  const dir = join(root, 'variants');
+  const fp32 = new CachedTeacher(teacher(), dir);
+  const fp16 = new CachedTeacher(teacher(), dir, { variant: 'grpc fp16 fp16' });
+  await values(fp32.infer(batch(6)));
+  await values(fp16.infer(batch(6)));
+  assert.deepEqual([fp32.misses, fp16.misses, fp16.hits], [1, 1, 0]);
+  assert.equal(readdirSync(dir).length, 2);
 });

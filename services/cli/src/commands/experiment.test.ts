@@ -139,7 +139,7 @@ test('kd experiment --jobs 2: the runs of a seed share the teacher\'s answers, o
 
 // An interrupted experiment keeps the runs that ended; --resume redoes only the others (from
 // their start: an interrupted run's checkpoints go) and must be given the same settings.
-test('kd experiment --resume: the runs the record holds stay, the missing ones run, other settings are refused', () => {
+test('kd experiment --resume: the runs the record holds stay, the missing ones run, other settings or another teacher are refused', () => {
   const out = join(tmp, 'results-resume');
   const args = [kd, 'experiment', '--quick', '--seeds', '1', '--methods', 'baseline,l2', '--out', out];
   const env = { ...process.env, KD_BACKEND: 'wasm' };
@@ -154,6 +154,9 @@ test('kd experiment --resume: the runs the record holds stay, the missing ones r
   const other = spawnSync(process.execPath, [...args, '--resume', '--seeds', '2'], { cwd: root, encoding: 'utf8', env });
   assert.equal(other.status, 2);
   assert.match(other.stderr, /--resume: .*experiment\.json was made with other settings: seeds \[0\], now \[0,1\]/);
+  const otherTeacher = spawnSync(process.execPath, [...args, '--resume', '--teacher', 'models/yolov3_r34_shapes'], { cwd: root, encoding: 'utf8', env });
+  assert.equal(otherTeacher.status, 2);
+  assert.match(otherTeacher.stderr, /--resume: --teacher models\/yolov3_r34_shapes, but .*experiment\.json was made with the teacher .*teacher.model_final/);
   const resumed = spawnSync(process.execPath, [...args, '--resume'], { cwd: root, encoding: 'utf8', env });
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.match(resumed.stderr, /--resume: 1 runs done, 1 to run/);

@@ -11,7 +11,9 @@ import { experimentMarkdown, meanCurve, summarize, type ExperimentRun, type Teac
 import {
   CachedTeacher, ensureShapesDataset, loadTeacher, QUICK_OVERRIDES, runTraining, scheduleOverrides, SHIPPED_TEACHER, testMaps, trainStudent, type TeacherSource,
 } from '@kd/trainer';
-import { mergeExperimentRecords, methodOverrides, readExperimentRecord, type ExperimentProtocol, type ExperimentRecord } from '../experiment/record.ts';
+import {
+  checkSameInputs, checkSameProtocol, mergeExperimentRecords, methodOverrides, readExperimentRecord, type ExperimentProtocol, type ExperimentRecord,
+} from '../experiment/record.ts';
 import { barChart, lineChart } from '../experiment/svg_charts.ts';
 import { carveValidation, type ValidationLists } from '../experiment/validation_split.ts';
 import { collect, exitTwoOnUsageError, nonNegativeInt, positiveInt, reportUserErrors, temporaryFolder } from './common.ts';
@@ -64,13 +66,14 @@ export function experimentCommand(): Command {
     .option('--student <file>', 'student config', 'configs/yolov3_mobilenet_v1_shapes.yml')
     .option('--teacher-config <file>', 'teacher config (only to train a missing teacher)', 'configs/yolov3_r34_shapes.yml')
     .option('--data <dir>', 'dataset (generated with kd make-dataset shapes if missing)', 'data/shapes')
-    .option('--out <dir>', `where experiment.json, experiment.md and the charts go (default ${EXPERIMENT_OUT}; refused if it holds a previous experiment.json)`)
-    .option('--work <dir>', 'checkpoints and logs of the runs (default OUT/runs; refused if it holds a previous run)')
+    .option('--out <dir>', `where experiment.json, experiment.md and the charts go (default ${EXPERIMENT_OUT}; refused if it holds a previous experiment.json, unless --resume)`)
+    .option('--work <dir>', 'checkpoints and logs of the runs (default OUT/runs; refused if it holds a previous run, unless --resume)')
     .option('--eval-every <n>', 'also score every student every n steps, where it is scored at the end (its mAP learning curve, '
       + 'in experiment.json and experiment-map-curve.svg; each costs one evaluation)', positiveInt)
     .option('--jobs <n>', 'student runs at a time, each in its own process (one per core; logs in WORK/METHOD/seedK/log.txt)', positiveInt, 1)
     .option('--no-teacher-cache', 'every run computes the teacher\'s answers itself; by default the runs of a seed, which train on the same '
-      + 'batches, share them (one teacher forward per batch, kept in WORK/teacher-cache until every run has ended)')
+      + 'batches, share them (one teacher forward per batch, kept in WORK/teacher-cache/seedK until the seed\'s runs have ended; '
+      + 'seeds run one after another)')
     .option('--init <checkpoint>', 'weights every student starts from, a checkpoint of the student config (default: random init)')
     .option('-o, --opt <[method:]key=value>', 'override a student config key for every run, or with METHOD: for that method\'s runs only '
       + '(repeatable), e.g. -o l2:distill.weight=10', collect, [])
@@ -84,14 +87,25 @@ export function experimentCommand(): Command {
 }
 
 interface RunContext {
-  opts: ExperimentOptions; work: string; data: string; base: string[]; steps: number; logIter: number; backend: string; teacher: TeacherSource;
+  opts: ExperimentOptions; work: string; data: string; base: string[]; steps: number; logIter: number; backend: string;
+  /** The teacher a seed's runs ask: with the cache, one CachedTeacher per seed (its own folder). */
+  teacherFor(seed: number): TeacherSource;
   /** The student schedule stretched to `steps` (the same for every run). */
   schedule: string[];
 }
 
 const runDir = (work: string, method: string, seed: number) => join(work, method, `seed${seed}`);
-/** The teacher answers the runs share (CachedTeacher): gigabytes at the protocol's size, removed when every run has ended. */
-const teacherCacheDir = (work: string) => join(work, 'teacher-cache');
+
+/** One CachedTeacher per seed, each on its own folder, made on first use. */
+function cachedPerSeed(source: TeacherSource, work: string): (seed: number) => TeacherSource {
+  const bySeed = new Map<number, CachedTeacher>();
+  return (seed) => {
+    if (!bySeed.has(seed)) bySeed.set(seed, new CachedTeacher(source, teacherCacheDir(work, seed), { warn: log }));
+    return bySeed.get(seed)!;
+  };
+}
+/** The teacher answers a seed's runs share (CachedTeacher): a gigabyte at the protocol's size, removed when the seed's runs have ended. */
+const teacherCacheDir = (work: string, seed: number) => join(work, 'teacher-cache', `seed${seed}`);
 
 /** One student run in this process: train, evaluate, and its record with the loss curves. */
 async function runOne(ctx: RunContext, method: string, seed: number): Promise<ExperimentRun> {
@@ -99,7 +113,7 @@ async function runOne(ctx: RunContext, method: string, seed: number): Promise<Ex
   const curve: ExperimentRun['curve'] = { step: [], loss: [], distill_loss: [], ...(opts.evalEvery ? { map_step: [], map: [] } : {}) };
   log(`${method}, seed ${seed}: ${steps} steps`);
   const { model, config, summary } = await trainStudent({
-    command: 'experiment', studentConfig: opts.student, method, dataDir: data, teacher: ctx.teacher, backend: ctx.backend, init: opts.init,
+    command: 'experiment', studentConfig: opts.student, method, dataDir: data, teacher: ctx.teacherFor(seed), backend: ctx.backend, init: opts.init,
     overrides: [
       ...base, ...methodOverrides(opts.opt, method, EXPERIMENT_METHODS), `seed=${seed}`, `save_dir=${runDir(ctx.work, method, seed)}`, ...ctx.schedule,
       ...(opts.evalEvery ? [`snapshot_iter=${opts.evalEvery}`] : []),
@@ -115,9 +129,10 @@ async function runOne(ctx: RunContext, method: string, seed: number): Promise<Ex
   });
   const { map_11point, map_area } = await testMaps(model, config);
   model.store.dispose();
-  if (ctx.teacher instanceof CachedTeacher && ctx.teacher.hits + ctx.teacher.misses > 0) {
-    log(`${method}, seed ${seed}: teacher answers: ${ctx.teacher.misses} computed, ${ctx.teacher.hits} from the shared cache`);
-    ctx.teacher.hits = ctx.teacher.misses = 0;
+  const teacher = ctx.teacherFor(seed);
+  if (teacher instanceof CachedTeacher && teacher.hits + teacher.misses > 0) {
+    log(`${method}, seed ${seed}: teacher answers: ${teacher.misses} computed, ${teacher.hits} from the shared cache`);
+    teacher.hits = teacher.misses = 0;
   }
   log(`${method}, seed ${seed}: mAP(0.50, 11point) = ${(100 * map_11point).toFixed(2)}%`);
   return { method, seed, steps, wall_s: summary.wall_s as number, map_11point, map_area, curve };
@@ -214,6 +229,7 @@ async function experiment(opts: ExperimentOptions): Promise<void> {
   if (previous && trainsTeacher) throw new ConfigError(`--resume: the teacher of ${join(out, 'experiment.json')}, ${givenTeacher}, is gone`);
   if (!child && !previous) refusePreviousRuns(out, work, methods, seeds, trainsTeacher);
   const data = opts.quick && !child ? join(work, 'shapes') : opts.data;
+  if (previous) checkSameInputs(previous, { teacher: opts.teacher, data }, join(out, 'experiment.json'));
 
   const backend = await initBackend();
   await ensureShapesDataset(data, opts.quick === true, log);
@@ -243,7 +259,7 @@ async function experiment(opts: ExperimentOptions): Promise<void> {
   const teacherConfig = { ...loadedTeacher.config, dataset: { ...loadedTeacher.config.dataset, test_list: studentCommon.dataset.test_list } };
   const ctx: RunContext = {
     opts, work, data, base, steps, logIter: studentDefaults.log_iter, backend: backend.name, schedule: scheduleOverrides(studentDefaults, steps),
-    teacher: opts.teacherCache ? new CachedTeacher(teacherSource, teacherCacheDir(work)) : teacherSource,
+    teacherFor: opts.teacherCache ? cachedPerSeed(teacherSource, work) : () => teacherSource,
   };
   if (child) {
     const run = await runOne(ctx, child.method, child.seed);
@@ -256,7 +272,7 @@ async function experiment(opts: ExperimentOptions): Promise<void> {
     student: opts.student, methods, seeds, steps, schedule: ctx.schedule, init: opts.init ?? null, overrides: opts.opt,
     eval_size: studentCommon.eval_reader.size, eval_every: opts.evalEvery ?? null, split: opts.split, validation: lists ? { rule: lists.rule, train_images: lists.trainImages, validation_images: lists.validationImages } : null,
   };
-  if (previous) checkSameProtocol(previous, protocol, out);
+  if (previous) checkSameProtocol(previous, protocol, join(out, 'experiment.json'));
   let teacherResult: TeacherResult;
   if (previous) {
     teacherResult = previous.teacher;
@@ -268,7 +284,8 @@ async function experiment(opts: ExperimentOptions): Promise<void> {
 
   const command = previous?.command ?? `kd experiment${process.argv.slice(3).length ? ` ${process.argv.slice(3).join(' ')}` : ''}`;
   const done = previous?.runs ?? [];
-  const todo = methods.flatMap((method) => seeds.map((seed) => ({ method, seed })))
+  // seed by seed: the runs in flight together are mostly of one seed, sharing its teacher answers
+  const todo = seeds.flatMap((seed) => methods.map((method) => ({ method, seed })))
     .filter(({ method, seed }) => !done.some((r) => r.method === method && r.seed === seed));
   if (previous) {
     log(`--resume: ${done.length} runs done, ${todo.length} to run`);
@@ -280,14 +297,20 @@ async function experiment(opts: ExperimentOptions): Promise<void> {
   // the record exists from the start and grows run by run: an interrupted experiment keeps what
   // finished, and --resume continues from it
   const record = (ran: ExperimentRun[]) =>
-    writeAtomic(join(out, 'experiment.json'), `${JSON.stringify({ command, protocol, split: opts.split, teacher: teacherResult, runs: inOrder([...done, ...ran]) }, null, 1)}\n`);
+    writeAtomic(join(out, 'experiment.json'), `${JSON.stringify({ command, protocol, split: opts.split, data, teacher: teacherResult, runs: inOrder([...done, ...ran]) }, null, 1)}\n`);
   record([]);
   stopAtSignals(out);
-  const finished = await pool(tasks, opts.jobs, record);
+  const finished = await pool(tasks, opts.jobs, (ran) => {
+    record(ran);
+    // a seed's shared teacher answers: of no use once its runs have ended (an interrupted
+    // experiment keeps those of its unfinished seeds for --resume)
+    const all = [...done, ...ran];
+    for (const seed of seeds) {
+      if (methods.every((m) => all.some((r) => r.method === m && r.seed === seed))) rmSync(teacherCacheDir(work, seed), { recursive: true, force: true });
+    }
+  });
   const runs = inOrder([...done, ...finished]);
-  // the runs' shared teacher answers: of no use once every run ended (an interrupted experiment
-  // keeps them for --resume)
-  rmSync(teacherCacheDir(work), { recursive: true, force: true });
+  rmSync(join(work, 'teacher-cache'), { recursive: true, force: true });
   writeReport(out, { command, protocol, split: opts.split, teacher: teacherResult, runs });
   teacher.store.dispose();
   if (temp) log(`${temp} is a temp folder, removed now: give --out to keep the records, --work the checkpoints`);
@@ -305,15 +328,6 @@ function refusePreviousRuns(out: string, work: string, methods: readonly string[
   const dirs = methods.flatMap((m) => seeds.map((seed) => runDir(work, m, seed)));
   for (const dir of trainsTeacher ? [join(work, 'teacher'), ...dirs] : dirs) {
     if (existsSync(dir)) throw new ConfigError(`--work ${work}: ${dir} holds a previous run; give another --work`);
-  }
-}
-
-/** --resume: the options must make the protocol the record was made with; a ConfigError lists what differs. */
-function checkSameProtocol(previous: ExperimentRecord, protocol: ExperimentProtocol, out: string): void {
-  const keys = Object.keys(protocol) as Array<keyof ExperimentProtocol>;
-  const differ = keys.filter((k) => JSON.stringify(previous.protocol?.[k] ?? null) !== JSON.stringify(protocol[k] ?? null));
-  if (differ.length > 0) {
-    throw new ConfigError(`--resume: ${join(out, 'experiment.json')} was made with other settings: ${differ.map((k) => `${k} ${JSON.stringify(previous.protocol?.[k] ?? null)}, now ${JSON.stringify(protocol[k])}`).join('; ')}`);
   }
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { mergeExperimentRecords, type ExperimentProtocol, type ExperimentRecord } from './record.ts';
+import { checkSameInputs, checkSameProtocol, mergeExperimentRecords, type ExperimentProtocol, type ExperimentRecord } from './record.ts';
 import type { ExperimentRun } from './report.ts';
 
 const METHODS = ['baseline', 'l2', 'fine_grained_paper', 'fine_grained_paper+unlabeled'];
@@ -44,4 +44,17 @@ test('merge refuses what would mix protocols or count a run twice, naming the fo
     [{ ...record('y', [run('baseline', 1)]), protocol: undefined }, /b\/experiment\.json records no protocol/],
   ];
   for (const [b, message] of cases) assert.throws(() => mergeExperimentRecords([a, { dir: 'b', record: b }], METHODS), message, message.source);
+});
+
+test('--resume refuses another protocol, another teacher or another dataset, naming the record; a record without its dataset is not checked for it', () => {
+  const previous = { ...record('x', [run('baseline', 0)]), data: 'data/shapes' };
+  const file = 'out/experiment.json';
+  checkSameProtocol(previous, previous.protocol!, file);
+  assert.throws(() => checkSameProtocol(previous, { ...previous.protocol!, steps: 400 }, file), /--resume: out\/experiment\.json was made with other settings: steps 800, now 400/);
+  checkSameInputs(previous, { data: './data/shapes' }, file);
+  checkSameInputs(previous, { teacher: 'models/./t', data: 'data/shapes' }, file);
+  assert.throws(() => checkSameInputs(previous, { teacher: 'models/other', data: 'data/shapes' }, file),
+    /--resume: --teacher models\/other, but out\/experiment\.json was made with the teacher models\/t/);
+  assert.throws(() => checkSameInputs(previous, { data: 'data/voc' }, file), /--resume: --data data\/voc, but out\/experiment\.json was made on data\/shapes/);
+  checkSameInputs({ ...previous, data: undefined }, { data: 'data/voc' }, file);
 });

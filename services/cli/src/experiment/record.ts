@@ -2,7 +2,7 @@
 // experiments that ran the same protocol on different methods or seeds (an experiment too long
 // for one sitting runs as several, e.g. a seed at a time).
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ConfigError } from '@kd/config';
 import { parseMethod } from '@kd/trainer';
 import type { ExperimentRun, TeacherResult } from './report.ts';
@@ -19,8 +19,8 @@ export interface ExperimentProtocol {
   validation: { rule: string; train_images: number; validation_images: number } | null;
 }
 
-/** experiment.json (protocol and split are absent in records made before they were added). */
-export interface ExperimentRecord { command: string; protocol?: ExperimentProtocol; split?: string; teacher: TeacherResult; runs: ExperimentRun[] }
+/** experiment.json (protocol, split and data are absent in records made before they were added; a merged record has no data). */
+export interface ExperimentRecord { command: string; protocol?: ExperimentProtocol; split?: string; data?: string; teacher: TeacherResult; runs: ExperimentRun[] }
 
 /**
  * DIR/experiment.json, checked to hold runs (or, `noRuns`, possibly none yet: an experiment
@@ -104,4 +104,29 @@ export function mergeExperimentRecords(parts: Array<{ dir: string; record: Exper
     overrides: everyOverride, eval_every: evalEvery.size === 1 ? [...evalEvery][0] : null,
   };
   return { command: parts.map((p) => p.record.command).join(' ; '), protocol, split: protocol.split, teacher: first.record.teacher, runs };
+}
+
+/**
+ * --resume: the options must make the protocol the record (the file `record`) was made with; a
+ * ConfigError lists what differs.
+ */
+export function checkSameProtocol(previous: ExperimentRecord, protocol: ExperimentProtocol, record: string): void {
+  const keys = Object.keys(protocol) as Array<keyof ExperimentProtocol>;
+  const differ = keys.filter((k) => JSON.stringify(previous.protocol?.[k] ?? null) !== JSON.stringify(protocol[k] ?? null));
+  if (differ.length > 0) {
+    throw new ConfigError(`--resume: ${record} was made with other settings: ${differ.map((k) => `${k} ${JSON.stringify(previous.protocol?.[k] ?? null)}, now ${JSON.stringify(protocol[k])}`).join('; ')}`);
+  }
+}
+
+/**
+ * --resume: a teacher given must be the record's, and the dataset too (a record made before it
+ * kept its dataset is not checked for it); a ConfigError names what differs.
+ */
+export function checkSameInputs(previous: ExperimentRecord, given: { teacher?: string; data: string }, record: string): void {
+  if (given.teacher !== undefined && resolve(given.teacher) !== resolve(previous.teacher.checkpoint)) {
+    throw new ConfigError(`--resume: --teacher ${given.teacher}, but ${record} was made with the teacher ${previous.teacher.checkpoint}`);
+  }
+  if (previous.data !== undefined && resolve(given.data) !== resolve(previous.data)) {
+    throw new ConfigError(`--resume: --data ${given.data}, but ${record} was made on ${previous.data}`);
+  }
 }

@@ -55,12 +55,17 @@ test('two runs asking for the same batch at once: one computes, the other waits 
   assert.equal(a.hits + b.hits, 1);
 });
 
+/** A batch's answer stored in `dir` by a first run: the teacher's own values, the answer file's name and bytes. */
+async function storedAnswer(dir: string, seed: number) {
+  const direct = await values(teacher().infer(batch(seed)));
+  await values(new CachedTeacher(teacher(), dir).infer(batch(seed)));
+  const [answer] = readdirSync(dir);
+  return { direct, answer, bytes: readFileSync(join(dir, answer)) };
+}
+
 test('a lock held by a process that died is taken over; one held by a live process is waited for', async () => {
   const dir = join(root, 'stale');
-  const direct = await values(teacher().infer(batch(4)));
-  await values(new CachedTeacher(teacher(), dir).infer(batch(4)));
-  const [answer] = readdirSync(dir);
-  const bytes = readFileSync(join(dir, answer));
+  const { direct, answer, bytes } = await storedAnswer(dir, 4);
   rmSync(join(dir, answer));
   // a pid no process has (above Linux's highest)
   writeFileSync(join(dir, `${answer}.lock`), '4194305:dead');
@@ -85,10 +90,7 @@ test('a lock held by a process that died is taken over; one held by a live proce
 
 test('the cache never fails a run: an unreadable answer is computed again, an answer that cannot be written is returned; one warning names the file', async () => {
   const dir = join(root, 'faults');
-  const direct = await values(teacher().infer(batch(5)));
-  await values(new CachedTeacher(teacher(), dir).infer(batch(5)));
-  const [answer] = readdirSync(dir);
-  const good = readFileSync(join(dir, answer));
+  const { direct, answer, bytes: good } = await storedAnswer(dir, 5);
   for (const bad of [Buffer.from(new Int32Array([2, 64, 64, 24, 1]).buffer), Buffer.from(new Int32Array([2, 64]).buffer), Buffer.alloc(0)]) {
     writeFileSync(join(dir, answer), bad);
     const warnings: string[] = [];

@@ -39,6 +39,11 @@ test('kd experiment --quick: a teacher, every method over two seeds, the JSON, t
   assert.equal(r.status, 0, r.stderr);
   const result = JSON.parse(readFileSync(join(out, 'experiment.json'), 'utf8'));
   assert.equal(result.runs.length, 10);
+  // seed by seed: seed 0's shared answers are gone before seed 1's first run starts
+  const removed = r.stderr.indexOf('seed 0: its runs ended, their shared teacher answers removed');
+  assert.ok(removed > r.stderr.indexOf('fine_grained_paper+unlabeled, seed 0: 3 steps'), r.stderr);
+  assert.ok(removed < r.stderr.indexOf('baseline, seed 1: 3 steps'), r.stderr);
+  assert.match(r.stderr, /seed 1: its runs ended, their shared teacher answers removed/);
   const methods = ['baseline', 'l2', 'fine_grained', 'fine_grained_paper', 'fine_grained_paper+unlabeled'];
   assert.deepEqual([...new Set(result.runs.map((x: { method: string }) => x.method))], methods);
   for (const run of result.runs) {

@@ -306,7 +306,11 @@ async function experiment(opts: ExperimentOptions): Promise<void> {
     // experiment keeps those of its unfinished seeds for --resume)
     const all = [...done, ...ran];
     for (const seed of seeds) {
-      if (methods.every((m) => all.some((r) => r.method === m && r.seed === seed))) rmSync(teacherCacheDir(work, seed), { recursive: true, force: true });
+      const dir = teacherCacheDir(work, seed);
+      if (existsSync(dir) && methods.every((m) => all.some((r) => r.method === m && r.seed === seed))) {
+        rmSync(dir, { recursive: true, force: true });
+        log(`seed ${seed}: its runs ended, their shared teacher answers removed`);
+      }
     }
   });
   const runs = inOrder([...done, ...finished]);
